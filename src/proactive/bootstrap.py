@@ -1,0 +1,39 @@
+"""The composition root: settings in, engine, clock and options out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from proactive import db, logs
+from proactive.settings import Settings
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def today_shanghai() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def engine(settings: Settings, migrate: bool = True) -> Engine:
+    logs.configure(settings.log_level)
+    built = db.make_engine(settings.database_url)
+    if migrate:
+        db.upgrade(built)
+    return built
+
+
+def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
+    """{'persons': {'身份证号': 'id_number', ...}, ...} from PROACTIVE_COLUMN_MAP, if set."""
+    if not settings.column_map:
+        return {}
+    with Path(settings.column_map).open("rb") as handle:
+        return tomllib.load(handle)

@@ -1,0 +1,191 @@
+"""The database schema: SQLAlchemy 2.x typed models on one `Base`.
+
+Registry tables mirror the extract files. Each registry row keeps the hash of the raw row it
+came from (`row_hash`: an unchanged row is never rewritten) and which ingest run last changed
+it and which columns (`changed_run_id`, `changed_fields`; '*' for a new row), so later stages
+find what changed through an index instead of scanning the registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class IngestRun(Base):
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON: counts per file
+
+
+class Tracked:
+    """Change tracking shared by the registry tables."""
+
+    row_hash: Mapped[int] = mapped_column(BigInteger)
+    changed_run_id: Mapped[int] = mapped_column(Integer, index=True)
+    changed_fields: Mapped[str] = mapped_column(Text, default="*")
+
+
+class Person(Tracked, Base):
+    """The household register (户籍)."""
+
+    __tablename__ = "persons"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    household_id: Mapped[str] = mapped_column(String(64), index=True)
+    hukou_status: Mapped[str] = mapped_column(String(16))
+    death_date: Mapped[dt.date | None] = mapped_column(Date)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    source_updated_at: Mapped[dt.datetime] = mapped_column(DateTime)  # Asia/Shanghai local
+    review_flags: Mapped[str] = mapped_column(Text, default="")
+
+
+class Household(Tracked, Base):
+    __tablename__ = "households"
+
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(Text)
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class ResidencePermit(Tracked, Base):
+    """Residents without local hukou who hold a residence permit (居住证)."""
+
+    __tablename__ = "residence_permits"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    address: Mapped[str] = mapped_column(Text)
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    source_updated_at: Mapped[dt.datetime] = mapped_column(DateTime)  # Asia/Shanghai local
+    review_flags: Mapped[str] = mapped_column(Text, default="")
+
+
+class WindowCertificate(Tracked, Base):
+    """Certificates already issued at a service window (certificates_issued.csv)."""
+
+    __tablename__ = "window_certificates"
+    __table_args__ = (Index("ix_window_certificates_person_program", "id_number", "program"),)
+
+    certificate_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    program: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Site(Tracked, Base):
+    """A service point of the 15-minute circle."""
+
+    __tablename__ = "sites"
+
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    daily_capacity: Mapped[int] = mapped_column(Integer)
+
+
+class SocialWorker(Tracked, Base):
+    __tablename__ = "social_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.site_id"), index=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean)
+    role: Mapped[str] = mapped_column(String(16), default="worker")
+
+
+class RowIssue(Base):
+    """A problem found in an extract row: `rejected` rows are the quarantine, `warning`s were
+    loaded with a field dropped or a flag for review."""
+
+    __tablename__ = "row_issues"
+    __table_args__ = (Index("ix_row_issues_run_severity", "run_id", "severity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+    file: Mapped[str] = mapped_column(String(255))
+    line: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str] = mapped_column(String(64))
+    reason_zh: Mapped[str] = mapped_column(Text)
+    reason_en: Mapped[str] = mapped_column(Text)
+    record_key: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)  # JSON of the raw row, for rejected rows
+
+
+REGISTRY_MODELS: dict[str, type[Tracked]] = {
+    "persons": Person,
+    "households": Household,
+    "residence_permits": ResidencePermit,
+    "window_certificates": WindowCertificate,
+    "sites": Site,
+    "social_workers": SocialWorker,
+}

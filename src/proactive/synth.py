@@ -1,0 +1,259 @@
+"""Synthetic registry extracts for Binjiang: deterministic for a seed, realistic enough to
+exercise every stage, with a controlled number of people turning 60 on the given date and a
+sprinkling of bad rows. No real person is described; every ID number is made up.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from stdnum.cn import ric
+
+from proactive.binjiang import COMMUNITIES, PLATFORMS, STREETS, Community
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬建国建华志强海燕晓东雪梅文博子涵浩然欣怡梓轩雨桐俊杰嘉怡宇航思远佳琪天宇"
+RARE = ("𠮷", "㛃", "堃", "昇", "喆", "燚", "垚", "淼")  # 𠮷 is outside the BMP
+ROADS = ("江南大道", "滨盛路", "江汉路", "长河路", "浦沿路", "闻涛路", "火炬大道", "西兴路", "聚才路", "春波路")
+# Region codes of where residents' ID cards were first issued: Hangzhou and the provinces that
+# send most people to Binjiang's industries.
+LOCAL_CODES = ("330108", "330104", "330102", "330106", "330109", "330181")
+MIGRANT_CODES = ("340104", "341222", "362426", "412726", "430124", "510104", "321102", "330302")
+MOBILE_PREFIXES = ("133", "135", "137", "138", "139", "150", "152", "158", "159", "177", "180", "186", "188", "199")
+# Age pyramid of a young tech district: (lowest age, highest age, weight)
+AGE_BANDS = ((0, 17, 18), (18, 29, 22), (30, 44, 30), (45, 59, 16), (60, 79, 11), (80, 104, 3))
+
+PERSON_COLUMNS = ("id_number", "name", "sex", "birth_date", "household_id", "hukou_status",
+                  "death_date", "mobile", "updated_at")
+HOUSEHOLD_COLUMNS = ("household_id", "address", "division_code", "lat", "lon")
+PERMIT_COLUMNS = ("id_number", "name", "sex", "birth_date", "address", "division_code", "lat", "lon",
+                  "valid_from", "valid_to", "mobile", "updated_at")
+CERTIFICATE_COLUMNS = ("id_number", "program", "certificate_no", "issued_on")
+SITE_COLUMNS = ("site_id", "name", "kind", "division_code", "lat", "lon", "daily_capacity")
+WORKER_COLUMNS = ("worker_id", "name", "site_id", "mobile", "active", "role")
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    residents: int = 2000
+    seed: int = 20261125
+    as_of: dt.date = dt.date(2026, 11, 25)
+    turning_60: int = 12  # people whose 60th birthday is as_of
+    permit_share: float = 0.15
+    bad_rows: bool = True
+
+
+@dataclass
+class SynthCounts:
+    persons: int = 0
+    households: int = 0
+    permits: int = 0
+    bad_rows: int = 0
+
+
+class Generator:
+    def __init__(self, options: SynthOptions) -> None:
+        self.o = options
+        self.rng = random.Random(options.seed)
+        self.serial = 0
+
+    # -- people ---------------------------------------------------------------------------
+    def name(self) -> str:
+        rng = self.rng
+        given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+        if rng.random() < 0.004:
+            given = rng.choice(RARE) + given[:1]
+        return rng.choice(SURNAMES) + given
+
+    def birth_date(self) -> dt.date:
+        rng = self.rng
+        low, high, _ = rng.choices(AGE_BANDS, weights=[b[2] for b in AGE_BANDS])[0]
+        age_days = rng.randint(low * 365 + 1, high * 365 + 364)
+        return self.o.as_of - dt.timedelta(days=age_days)
+
+    def id_number(self, birth: dt.date, sex: str, local: bool) -> str:
+        self.serial += 1
+        region = self.rng.choice(LOCAL_CODES if local else MIGRANT_CODES)
+        order = (self.serial * 2) % 1000 // 2 * 2 + (1 if sex == "男" else 0)
+        body = f"{region}{birth:%Y%m%d}{order % 1000:03d}"
+        return body + ric.calc_check_digit(body + "0")
+
+    def mobile(self, birth: dt.date) -> str:
+        age = (self.o.as_of - birth).days // 365
+        chance = 0.0 if age < 12 else 0.55 if age >= 75 else 0.93
+        if self.rng.random() >= chance:
+            return ""
+        return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randint(0, 99_999_999):08d}"
+
+    def updated_at(self) -> str:
+        moment = dt.datetime.combine(self.o.as_of, dt.time(1, 0)) - dt.timedelta(
+            seconds=self.rng.randint(86_400, 400 * 86_400)
+        )
+        return f"{moment:%Y-%m-%d %H:%M:%S}"
+
+    def person(self, household_id: str, birth: dt.date | None = None) -> list[str]:
+        birth = birth or self.birth_date()
+        sex = self.rng.choice("男女")
+        status, death = "active", ""
+        roll = self.rng.random()
+        if roll < 0.01:
+            status = "moved_out"
+        elif roll < 0.01 + (0.08 if (self.o.as_of - birth).days > 75 * 365 else 0.002):
+            status = "deceased"
+            death = f"{self.o.as_of - dt.timedelta(days=self.rng.randint(2, 700)):%Y-%m-%d}"
+        return [self.id_number(birth, sex, True), self.name(), sex, f"{birth:%Y-%m-%d}",
+                household_id, status, death, self.mobile(birth), self.updated_at()]
+
+    # -- places ---------------------------------------------------------------------------
+    def point(self, community: Community, spread_km: float) -> tuple[float, float]:
+        dlat = self.rng.uniform(-spread_km, spread_km) / 111.0
+        dlon = self.rng.uniform(-spread_km, spread_km) / 96.0
+        return round(community.lat + dlat, 6), round(community.lon + dlon, 6)
+
+    def address(self, community: Community) -> str:
+        rng = self.rng
+        return (f"浙江省杭州市滨江区{community.street}{community.name}{rng.choice(ROADS)}"
+                f"{rng.randint(1, 999)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
+                f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}室")
+
+    def community(self) -> Community:
+        return self.rng.choices(COMMUNITIES, weights=[c.weight for c in COMMUNITIES])[0]
+
+
+def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
+    """Write persons, households, residence permits, window certificates, sites and social
+    workers CSVs into `out` (UTF-8)."""
+    out.mkdir(parents=True, exist_ok=True)
+    gen = Generator(options)
+    counts = SynthCounts()
+    with _writer(out / "sites.csv", SITE_COLUMNS) as sites, _writer(out / "social_workers.csv", WORKER_COLUMNS) as workers:
+        for row, staff in _sites(gen):
+            sites.writerow(row)
+            workers.writerows(staff)
+    with (
+        _writer(out / "households.csv", HOUSEHOLD_COLUMNS) as households,
+        _writer(out / "persons.csv", PERSON_COLUMNS) as persons,
+        _writer(out / "residence_permits.csv", PERMIT_COLUMNS) as permits,
+        _writer(out / "certificates_issued.csv", CERTIFICATE_COLUMNS) as certificates,
+    ):
+        permit_target = int(options.residents * options.permit_share)
+        hukou_target = options.residents - permit_target
+        sixty = _birthday(options.as_of, 60)
+        household_no = 0
+        while counts.persons < hukou_target:
+            household_no += 1
+            community = gen.community()
+            household_id = f"HH{household_no:08d}"
+            lat, lon = gen.point(community, 0.5)
+            households.writerow([household_id, gen.address(community), community.code, lat, lon])
+            counts.households += 1
+            size = min(gen.rng.choice((1, 2, 2, 3, 3, 3, 4, 5)), hukou_target - counts.persons)
+            for _ in range(size):
+                birth = sixty if counts.persons < options.turning_60 else None
+                row = gen.person(household_id, birth)
+                if birth is not None:
+                    row[5], row[6] = "active", ""
+                persons.writerow(row)
+                counts.persons += 1
+                if _over(options.as_of, row[3], 61) and gen.rng.random() < 0.3 and row[5] == "active":
+                    certificates.writerow([row[0], "senior_certificate",
+                                           f"330108-W-{counts.persons:07d}", row[3][:4] and "2024-05-10"])
+        for _ in range(permit_target):
+            permits.writerow(_permit(gen))
+            counts.permits += 1
+        if options.bad_rows:
+            counts.bad_rows = _bad_rows(gen, persons)
+    return counts
+
+
+def _birthday(as_of: dt.date, years: int) -> dt.date:
+    try:
+        return as_of.replace(year=as_of.year - years)
+    except ValueError:  # 29 February in a common year
+        return as_of.replace(year=as_of.year - years, day=28)
+
+
+def _over(as_of: dt.date, birth: str, years: int) -> bool:
+    return dt.date.fromisoformat(birth) <= _birthday(as_of, years)
+
+
+def _permit(gen: Generator) -> list[str]:
+    birth = gen.birth_date()
+    sex = gen.rng.choice("男女")
+    community = gen.community()
+    lat, lon = gen.point(community, 0.5)
+    start = gen.o.as_of - dt.timedelta(days=gen.rng.randint(30, 1500))
+    end = start + dt.timedelta(days=gen.rng.choice((365, 730, 1095)))
+    return [gen.id_number(birth, sex, False), gen.name(), sex, f"{birth:%Y-%m-%d}", gen.address(community),
+            community.code, str(lat), str(lon), f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
+            gen.mobile(birth), gen.updated_at()]
+
+
+def _sites(gen: Generator) -> Iterator[tuple[list[object], list[list[object]]]]:
+    worker_no = 0
+
+    def staff(site_id: str, count: int, role: str) -> list[list[object]]:
+        nonlocal worker_no
+        rows = []
+        for _ in range(count):
+            worker_no += 1
+            mobile = gen.rng.choice(MOBILE_PREFIXES) + f"{gen.rng.randint(0, 99_999_999):08d}"
+            active = "true" if gen.rng.random() > 0.05 else "false"
+            rows.append([f"W{worker_no:04d}", gen.name(), site_id, mobile, active, role])
+        return rows
+
+    for street in STREETS:
+        site_id = f"S{street.code[-3:]}"
+        yield ([site_id, f"{street.name}便民服务中心", "street", street.code + "000", street.lat, street.lon, 40],
+               staff(site_id, 2, "supervisor"))
+    for community in COMMUNITIES:
+        site_id = f"C{community.code[-6:]}"
+        lat, lon = gen.point(community, 0.1)
+        yield ([site_id, f"{community.name}社区服务站", "community", community.code, lat, lon, 24],
+               staff(site_id, gen.rng.choice((1, 2, 2, 3)), "worker"))
+    for index, (name, code, lat, lon) in enumerate(PLATFORMS, start=1):
+        site_id = f"P{index:03d}"
+        yield [site_id, name, "platform", code, lat, lon, 16], staff(site_id, 1, "worker")
+
+
+def _bad_rows(gen: Generator, persons: csv.Writer) -> int:  # type: ignore[name-defined]
+    """One of each kind of bad row the ingest must catch, with a Chinese reason each."""
+    good = gen.person("HH00000001")
+    bad_checksum = list(good)
+    bad_checksum[0] = good[0][:17] + ("0" if good[0][17] != "0" else "1")
+    bad_date = gen.person("HH00000001")
+    bad_date[3] = "1960/13/45"
+    bad_sex = gen.person("HH00000001")
+    bad_sex[2] = "M"
+    no_name = gen.person("HH00000001")
+    no_name[1] = ""
+    mismatch = gen.person("HH00000001")
+    mismatch[3] = "1950-01-01"
+    bad_mobile = gen.person("HH00000001")
+    bad_mobile[7] = "12345"
+    conflict = gen.person("HH00000002")
+    twin = list(conflict)
+    twin[1] = conflict[1] + "某"
+    rows = [bad_checksum, bad_date, bad_sex, no_name, mismatch, bad_mobile, conflict, twin]
+    persons.writerows(rows)
+    return len(rows)
+
+
+class _writer:
+    """A CSV file open for writing with its header, as a context manager."""
+
+    def __init__(self, path: Path, header: tuple[str, ...]) -> None:
+        self.handle = path.open("w", encoding="utf-8", newline="")
+        self.csv = csv.writer(self.handle)
+        self.csv.writerow(header)
+
+    def __enter__(self) -> csv.Writer:  # type: ignore[name-defined]
+        return self.csv
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()

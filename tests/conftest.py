@@ -1,0 +1,64 @@
+"""Fixtures shared by the suite: a migrated database on SQLite and, when
+PROACTIVE_TEST_POSTGRES_URL is set, on PostgreSQL too (one fresh schema per test)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from proactive import db
+
+POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_URL:
+        return
+    skip = pytest.mark.skip(reason="PROACTIVE_TEST_POSTGRES_URL is not set")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
+
+
+def _postgres_engine(schema: str) -> Engine:
+    admin = db.make_engine(POSTGRES_URL)
+    with admin.begin() as conn:  # a connection failure here fails the test: it never skips
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return db.make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def _drop_schema(schema: str) -> None:
+    admin = db.make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def bare_engine(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[Engine]:
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        engine = db.make_engine(f"sqlite:///{tmp_path}/test.db")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = _postgres_engine(schema)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        _drop_schema(schema)
+
+
+@pytest.fixture
+def engine(bare_engine: Engine) -> Engine:
+    """A database migrated to head on each backend."""
+    db.upgrade(bare_engine)
+    return bare_engine

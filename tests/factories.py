@@ -1,0 +1,87 @@
+"""Small extracts for tests: valid rows by default, each overridable."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stdnum.cn import ric
+
+from proactive.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUMNS
+
+
+def make_id(birth: str = "19661125", region: str = "330108", order: int = 123) -> str:
+    """A valid 18-digit ID number; odd `order` is male."""
+    body = f"{region}{birth}{order:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def person(n: int = 1, **overrides: Any) -> dict[str, str]:
+    row = {
+        "id_number": make_id(order=(n * 2 + 1) % 1000),
+        "name": "王芳",
+        "sex": "男",
+        "birth_date": "1966-11-25",
+        "household_id": "HH1",
+        "hukou_status": "active",
+        "death_date": "",
+        "mobile": "13800138000",
+        "updated_at": "2026-11-01 10:00:00",
+    }
+    row.update(overrides)
+    return row
+
+
+def household(household_id: str = "HH1", **overrides: Any) -> dict[str, str]:
+    row = {
+        "household_id": household_id,
+        "address": "浙江省杭州市滨江区长河街道长河路1号1幢1单元101室",
+        "division_code": "330108002001",
+        "lat": "30.19",
+        "lon": "120.20",
+    }
+    row.update(overrides)
+    return row
+
+
+def permit(n: int = 1, **overrides: Any) -> dict[str, str]:
+    row = {
+        "id_number": make_id(region="412726", order=(n * 2) % 1000),
+        "name": "李娜",
+        "sex": "女",
+        "birth_date": "1966-11-25",
+        "address": "浙江省杭州市滨江区浦沿街道浦沿路2号",
+        "division_code": "330108003001",
+        "lat": "30.17",
+        "lon": "120.15",
+        "valid_from": "2025-01-01",
+        "valid_to": "2027-12-31",
+        "mobile": "",
+        "updated_at": "2026-11-01 10:00:00",
+    }
+    row.update(overrides)
+    return row
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, str]], columns: Sequence[str] | None = None,
+              encoding: str = "utf-8", delimiter: str = ",") -> Path:
+    names = list(columns or (rows[0].keys() if rows else []))
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, delimiter=delimiter, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_extract(directory: Path, persons: Sequence[dict[str, str]],
+                  households: Sequence[dict[str, str]] | None = None,
+                  permits: Sequence[dict[str, str]] | None = None, encoding: str = "utf-8") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    write_csv(directory / "persons.csv", persons, PERSON_COLUMNS, encoding)
+    write_csv(directory / "households.csv", households if households is not None else [household()],
+              HOUSEHOLD_COLUMNS, encoding)
+    if permits is not None:
+        write_csv(directory / "residence_permits.csv", permits, PERMIT_COLUMNS, encoding)
+    return directory
