@@ -39,15 +39,19 @@ class Parsed:
 Parser = Callable[[pd.Series], Parsed]
 
 
+def _none(index: pd.Index) -> pd.Series:
+    return pd.Series(np.full(len(index), None, dtype=object), index=index, dtype=object)
+
+
 def _problems(index: pd.Index, mask: pd.Series | np.ndarray, reason: Reason) -> pd.Series:
-    out = pd.Series(None, index=index, dtype=object)
+    out = _none(index)
     out[np.asarray(mask, dtype=bool)] = reason
     return out
 
 
 def _first_problem(index: pd.Index, *checks: tuple[pd.Series, Reason]) -> pd.Series:
     """Per row, the reason of the first failing check."""
-    out = pd.Series(None, index=index, dtype=object)
+    out = _none(index)
     for mask, reason in reversed(checks):
         out[np.asarray(mask, dtype=bool)] = reason
     return out
@@ -77,8 +81,11 @@ def id_number(raw: pd.Series) -> Parsed:
     """GB 11643 citizen ID numbers, check digit by ISO 7064 MOD 11-2 (python-stdnum)."""
     s = id_key(raw)
     well_formed = s.str.fullmatch(r"\d{17}[\dX]")
-    checksum_ok = pd.Series(False, index=s.index)
-    checksum_ok[well_formed] = [ric.calc_check_digit(v) == v[-1] for v in s[well_formed]]
+    checksum_ok = pd.Series(
+        [well and ric.calc_check_digit(v) == v[-1] for v, well in zip(s, well_formed, strict=True)],
+        index=s.index,
+        dtype=bool,
+    )
     birth = pd.to_datetime(s.str.slice(6, 14), format="%Y%m%d", errors="coerce")
     problems = _first_problem(
         s.index,
@@ -156,7 +163,7 @@ def mobile(raw: pd.Series) -> Parsed:
     s = raw.str.strip()
     digits = s.str.replace(r"[\s\-()]", "", regex=True).str.replace(r"^(?:\+86|0086|86)", "", regex=True)
     fast = digits.str.fullmatch(_CN_MOBILE)
-    values = pd.Series(None, index=s.index, dtype=object)
+    values = _none(s.index)
     values[fast] = "+86" + digits[fast]
     slow = ~fast & (s != "")
     if slow.any():
