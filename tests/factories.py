@@ -65,23 +65,38 @@ def permit(n: int = 1, **overrides: Any) -> dict[str, str]:
     return row
 
 
-def write_csv(path: Path, rows: Sequence[dict[str, str]], columns: Sequence[str] | None = None,
-              encoding: str = "utf-8", delimiter: str = ",") -> Path:
+def write_csv(
+    path: Path,
+    rows: Sequence[dict[str, str]],
+    columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Path:
     names = list(columns or (rows[0].keys() if rows else []))
     with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names, delimiter=delimiter, extrasaction="ignore")
+        writer = csv.DictWriter(
+            handle, fieldnames=names, delimiter=delimiter, extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(rows)
     return path
 
 
-def write_extract(directory: Path, persons: Sequence[dict[str, str]],
-                  households: Sequence[dict[str, str]] | None = None,
-                  permits: Sequence[dict[str, str]] | None = None, encoding: str = "utf-8") -> Path:
+def write_extract(
+    directory: Path,
+    persons: Sequence[dict[str, str]],
+    households: Sequence[dict[str, str]] | None = None,
+    permits: Sequence[dict[str, str]] | None = None,
+    encoding: str = "utf-8",
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     write_csv(directory / "persons.csv", persons, PERSON_COLUMNS, encoding)
-    write_csv(directory / "households.csv", households if households is not None else [household()],
-              HOUSEHOLD_COLUMNS, encoding)
+    write_csv(
+        directory / "households.csv",
+        households if households is not None else [household()],
+        HOUSEHOLD_COLUMNS,
+        encoding,
+    )
     if permits is not None:
         write_csv(directory / "residence_permits.csv", permits, PERMIT_COLUMNS, encoding)
     return directory

@@ -15,7 +15,9 @@ from proactive.errors import ProactiveError
 from proactive.output import Format, render
 from proactive.settings import Settings
 
-app = typer.Typer(help="proactive: community services that come to the resident.", no_args_is_help=True)
+app = typer.Typer(
+    help="proactive: community services that come to the resident.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
@@ -30,9 +32,15 @@ def _fail(error: ProactiveError) -> typer.Exit:
 
 @app.command("ingest")
 def ingest_command(
-    path: Annotated[Path, typer.Argument(help="Extract directory (persons.csv, households.csv, ...)")],
-    encoding: Annotated[str | None, typer.Option(help="utf-8 or gb18030; detected when omitted")] = None,
-    report_dir: Annotated[Path, typer.Option(help="Where summary.json and quarantine.csv go")] = Path("reports"),
+    path: Annotated[
+        Path, typer.Argument(help="Extract directory (persons.csv, households.csv, ...)")
+    ],
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8 or gb18030; detected when omitted")
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option(help="Where summary.json and quarantine.csv go")
+    ] = Path("reports"),
 ) -> None:
     """Load a shared-data extract into the registry (one transaction)."""
     settings = Settings.from_env()
@@ -41,8 +49,13 @@ def ingest_command(
     try:
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("ingest", total=None)
-            summary = ingest.ingest(engine, path, bootstrap.utc_now, options,
-                                    on_file=lambda f: progress.update(task, description=f))
+            summary = ingest.ingest(
+                engine,
+                path,
+                bootstrap.utc_now,
+                options,
+                on_file=lambda f: progress.update(task, description=f),
+            )
     except ProactiveError as error:
         raise _fail(error) from error
     where = report.write_report(summary, report_dir)
@@ -75,13 +88,17 @@ def synth_command(
     as_of = dt.date.fromisoformat(date) if date else bootstrap.today_shanghai()
     options = synth.SynthOptions(residents=residents, seed=seed, as_of=as_of, turning_60=turning_60)
     counts = synth.write_extract(out, options)
-    print(f"wrote {counts.persons} persons, {counts.households} households, "
-          f"{counts.permits} residence permits ({counts.bad_rows} bad rows) to {out}")
+    print(
+        f"wrote {counts.persons} persons, {counts.households} households, "
+        f"{counts.permits} residence permits ({counts.bad_rows} bad rows) to {out}"
+    )
 
 
 @app.command("demo")
 def demo_command(
-    workdir: Annotated[Path, typer.Option(help="Where the demo extract and reports go")] = Path("demo"),
+    workdir: Annotated[Path, typer.Option(help="Where the demo extract and reports go")] = Path(
+        "demo"
+    ),
     residents: Annotated[int, typer.Option(help="Number of residents")] = 5000,
 ) -> None:
     """Generate a Binjiang extract, load it, and show what came in."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from proactive import ingest, report, synth
 from proactive.binjiang import STREETS
 from proactive.models import Household, Person, ResidencePermit
+from proactive.reasons import Reason
 
 
 def run(engine: Engine, workdir: Path, residents: int, as_of: dt.date, clock: ingest.Clock) -> str:
@@ -18,25 +20,31 @@ def run(engine: Engine, workdir: Path, residents: int, as_of: dt.date, clock: in
     counts = synth.write_extract(extract, synth.SynthOptions(residents=residents, as_of=as_of))
     summary = ingest.ingest(engine, extract, clock)
     where = report.write_report(summary, workdir / "reports")
-    return "\n".join([
-        f"proactive demo — 杭州市滨江区 (330108), as of {as_of:%Y-%m-%d}",
-        f"synthetic extract: {counts.persons} persons, {counts.households} households, "
-        f"{counts.permits} residence permits in {extract}",
-        "",
-        summary_text(summary),
-        "",
-        people_by_street(engine),
-        f"report: {where}",
-    ])
+    return "\n".join(
+        [
+            f"proactive demo — 杭州市滨江区 (330108), as of {as_of:%Y-%m-%d}",
+            f"synthetic extract: {counts.persons} persons, {counts.households} households, "
+            f"{counts.permits} residence permits in {extract}",
+            "",
+            summary_text(summary),
+            "",
+            people_by_street(engine),
+            f"report: {where}",
+        ]
+    )
 
 
 def summary_text(summary: ingest.IngestSummary) -> str:
-    lines = [f"ingest run {summary.run_id}: {summary.source}",
-             f"{'file':<26}{'rows':>9}{'new':>9}{'changed':>9}{'same':>9}{'rejected':>9}{'warned':>8}"]
+    lines = [
+        f"ingest run {summary.run_id}: {summary.source}",
+        f"{'file':<26}{'rows':>9}{'new':>9}{'changed':>9}{'same':>9}{'rejected':>9}{'warned':>8}",
+    ]
     for f in summary.files:
-        lines.append(f"{f.file:<26}{f.rows:>9}{f.inserted:>9}{f.updated:>9}{f.unchanged:>9}"
-                     f"{f.rejected:>9}{f.warnings:>8}")
-    reasons = {}
+        lines.append(
+            f"{f.file:<26}{f.rows:>9}{f.inserted:>9}{f.updated:>9}{f.unchanged:>9}"
+            f"{f.rejected:>9}{f.warnings:>8}"
+        )
+    reasons: dict[Reason, list[Any]] = {}
     for _, issue in summary.issues:
         reasons.setdefault(issue.reason, [0, issue.severity])[0] += 1
     if reasons:
@@ -49,18 +57,29 @@ def summary_text(summary: ingest.IngestSummary) -> str:
 def people_by_street(engine: Engine) -> str:
     street_of = func.substr(Household.division_code, 1, 9)
     with engine.connect() as conn:
-        hukou = dict(conn.execute(
-            select(street_of, func.count())
-            .select_from(Person)
-            .join(Household, Household.household_id == Person.household_id)
-            .where(Person.hukou_status == "active")
-            .group_by(street_of)
-        ).tuples().all())
-        permits = dict(conn.execute(
-            select(func.substr(ResidencePermit.division_code, 1, 9), func.count())
-            .group_by(func.substr(ResidencePermit.division_code, 1, 9))
-        ).tuples().all())
+        hukou: dict[str, int] = dict(
+            conn.execute(
+                select(street_of, func.count())
+                .select_from(Person)
+                .join(Household, Household.household_id == Person.household_id)
+                .where(Person.hukou_status == "active")
+                .group_by(street_of)
+            )
+            .tuples()
+            .all()
+        )
+        permits: dict[str, int] = dict(
+            conn.execute(
+                select(func.substr(ResidencePermit.division_code, 1, 9), func.count()).group_by(
+                    func.substr(ResidencePermit.division_code, 1, 9)
+                )
+            )
+            .tuples()
+            .all()
+        )
     lines = ["people by street (active hukou / residence permit holders):"]
     for street in STREETS:
-        lines.append(f"  {street.name:<6} {hukou.get(street.code, 0):>8} {permits.get(street.code, 0):>8}")
+        lines.append(
+            f"  {street.name:<6} {hukou.get(street.code, 0):>8} {permits.get(street.code, 0):>8}"
+        )
     return "\n".join(lines)

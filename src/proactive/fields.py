@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,8 @@ from proactive.reasons import Reason
 # China's extent, generous: a coordinate outside it is a data error, not a remote village.
 LAT_RANGE = (18.0, 54.0)
 LON_RANGE = (73.0, 135.0)
-_CN_MOBILE = phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern
+_CN_METADATA: Any = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_CN_MOBILE: str = _CN_METADATA.mobile.national_number_pattern
 _TRUE = {"1", "true", "t", "yes", "y", "是"}
 _FALSE = {"0", "false", "f", "no", "n", "否"}
 
@@ -73,7 +75,7 @@ def id_key(raw: pd.Series) -> pd.Series:
     legacy = s.str.fullmatch(r"\d{15}")
     if legacy.any():
         s = s.copy()
-        s[legacy] = [upgrade_legacy_id(v) for v in s[legacy]]
+        s[legacy] = pd.Series([upgrade_legacy_id(v) for v in s[legacy]], index=s.index[legacy])
     return s
 
 
@@ -148,7 +150,10 @@ def _mobile_slow(value: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     kind = phonenumbers.number_type(number)
-    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    mobile_kinds = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
     if not phonenumbers.is_valid_number(number) or kind not in mobile_kinds:
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
@@ -161,7 +166,9 @@ def mobile(raw: pd.Series) -> Parsed:
     pattern in one vectorised pass; anything else goes through phonenumbers.parse one by one.
     """
     s = raw.str.strip()
-    digits = s.str.replace(r"[\s\-()]", "", regex=True).str.replace(r"^(?:\+86|0086|86)", "", regex=True)
+    digits = s.str.replace(r"[\s\-()]", "", regex=True).str.replace(
+        r"^(?:\+86|0086|86)", "", regex=True
+    )
     fast = digits.str.fullmatch(_CN_MOBILE)
     values = _none(s.index)
     values[fast] = "+86" + digits[fast]

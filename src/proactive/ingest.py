@@ -8,6 +8,7 @@ record every problem. Nothing is written unless every file could be read.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, Engine, Float, insert, update
+from sqlalchemy import Connection, Date, DateTime, Engine, insert, update
 
 from proactive import registry_store as store
 from proactive import validate
@@ -55,7 +56,11 @@ class IngestSummary:
         return sum(f.rejected for f in self.files)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "source": self.source, "files": [asdict(f) for f in self.files]}
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "files": [asdict(f) for f in self.files],
+        }
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,12 @@ def ingest(
         issues: list[tuple[str, Issue]] = []
         for spec in present:
             on_file(spec.file)
-            raw = read_extract_file(directory / spec.file, spec, options.encoding,
-                                    options.column_map.get(spec.file.removesuffix(".csv")))
+            raw = read_extract_file(
+                directory / spec.file,
+                spec,
+                options.encoding,
+                options.column_map.get(spec.file.removesuffix(".csv")),
+            )
             summary, file_issues = _load_file(conn, run_id, spec, raw)
             summaries.append(summary)
             issues += [(spec.file, issue) for issue in file_issues]
@@ -96,13 +105,14 @@ def ingest(
 
 def _start_run(conn: Connection, directory: Path, clock: Clock) -> int:
     started = clock()
-    result = conn.execute(insert(IngestRun).values(source=str(directory), started_at=started, summary="{}"))
-    return int(result.inserted_primary_key[0])
+    result = conn.execute(
+        insert(IngestRun).values(source=str(directory), started_at=started, summary="{}")
+    )
+    (run_id,) = result.inserted_primary_key or (0,)
+    return int(run_id)
 
 
 def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
-    import json
-
     conn.execute(
         update(IngestRun)
         .where(IngestRun.id == result.run_id)
@@ -110,7 +120,9 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
     )
 
 
-def _load_file(conn: Connection, run_id: int, spec: FileSpec, raw: RawFile) -> tuple[FileSummary, list[Issue]]:
+def _load_file(
+    conn: Connection, run_id: int, spec: FileSpec, raw: RawFile
+) -> tuple[FileSummary, list[Issue]]:
     summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
     deduped = validate.resolve_duplicates(raw.frame, spec)
     fresh = deduped.rows[~deduped.rows["_hash"].isin(store.known_hashes(conn, spec.table))]
@@ -145,8 +157,14 @@ class Written:
 
 
 def _write(conn: Connection, run_id: int, spec: FileSpec, checked: Checked) -> Written:
-    rows = _python_values(checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"}), spec)
-    old = store.existing_rows(conn, spec.table, spec.key, rows[spec.key].tolist()) if len(rows) else None
+    rows = _python_values(
+        checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"}), spec
+    )
+    old = (
+        store.existing_rows(conn, spec.table, spec.key, rows[spec.key].tolist())
+        if len(rows)
+        else None
+    )
     if old is None or old.empty:
         store.insert_rows(conn, spec.table, _records(rows, run_id, "*"))
         return Written(inserted=len(rows))
@@ -157,7 +175,7 @@ def _write(conn: Connection, run_id: int, spec: FileSpec, checked: Checked) -> W
     store.insert_rows(conn, spec.table, _records(new_rows, run_id, "*"))
     before = old.loc[changed[spec.key]]
     if "source_updated_at" in changed:
-        stale = (changed["source_updated_at"].to_numpy() < before["source_updated_at"].to_numpy())
+        stale = changed["source_updated_at"].to_numpy() < before["source_updated_at"].to_numpy()
         lines = checked.rows.loc[changed.index[stale], "_line"]
         written.issues = [
             Issue(int(line), "updated_at", STALE_ROW, WARNING, str(key))
@@ -167,7 +185,7 @@ def _write(conn: Connection, run_id: int, spec: FileSpec, checked: Checked) -> W
     data_columns = [c for c in changed.columns if c not in (spec.key, "row_hash")]
     diffs = _differences(changed[data_columns], before[data_columns])
     updates: list[dict[str, Any]] = []
-    for record, changed_fields in zip(changed.to_dict("records"), diffs, strict=True):
+    for record, changed_fields in zip(_dicts(changed), diffs, strict=True):
         if changed_fields:
             record.update(changed_run_id=run_id, changed_fields=changed_fields)
         updates.append(record)
@@ -202,18 +220,22 @@ def _python_values(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
             )
         elif isinstance(kind, DateTime):
             values = pd.Series(
-                [None if pd.isna(v) else v.to_pydatetime() for v in series], index=frame.index, dtype=object
+                [None if pd.isna(v) else v.to_pydatetime() for v in series],
+                index=frame.index,
+                dtype=object,
             )
-        elif isinstance(kind, Float):
-            values = series.astype(object).where(series.notna(), None)
         else:
             values = series.astype(object).where(series.notna(), None)
         out[name] = values
     return out
 
 
+def _dicts(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in rows.to_dict("records")]
+
+
 def _records(rows: pd.DataFrame, run_id: int, changed_fields: str) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = rows.to_dict("records")
+    records = _dicts(rows)
     for record in records:
         record["changed_run_id"] = run_id
         record["changed_fields"] = changed_fields

@@ -15,7 +15,9 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         context = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         pairs = " ".join(f"{k}={v}" for k, v in context.items())
-        line = f"{self.formatTime(record)} {record.levelname} {record.getMessage()} {pairs}".rstrip()
+        line = (
+            f"{self.formatTime(record)} {record.levelname} {record.getMessage()} {pairs}".rstrip()
+        )
         return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
 
 

@@ -6,26 +6,34 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-def render(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, title: str = "") -> str:
+def render(
+    records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, title: str = ""
+) -> str:
     if fmt is Format.json:
-        return json.dumps([{c: r.get(c) for c in columns} for r in records], ensure_ascii=False,
-                          indent=2, default=str)
+        return json.dumps(
+            [{c: r.get(c) for c in columns} for r in records],
+            ensure_ascii=False,
+            indent=2,
+            default=str,
+        )
     if fmt is Format.csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(records)
         return buffer.getvalue()
@@ -34,6 +42,6 @@ def render(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Forma
         table.add_column(column)
     for record in records:
         table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-    console = Console(file=io.StringIO(), width=200, color_system=None)
-    console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]  # StringIO given above
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, color_system=None).print(table)
+    return buffer.getvalue()

@@ -11,8 +11,18 @@ from proactive.masking import mask_id, mask_phone
 from proactive.models import RowIssue
 from proactive.validate import REJECTED
 
-COLUMNS = ("run_id", "file", "line", "column", "severity", "reason_code", "reason_zh", "reason_en",
-           "record_key", "raw")
+COLUMNS = (
+    "run_id",
+    "file",
+    "line",
+    "column",
+    "severity",
+    "reason_code",
+    "reason_zh",
+    "reason_en",
+    "record_key",
+    "raw",
+)
 _ID_FIELDS = {"id_number"}
 _PHONE_FIELDS = {"mobile"}
 
@@ -22,8 +32,14 @@ def list_issues(
 ) -> list[dict[str, Any]]:
     """Issues of one ingest run (the latest by default), rejected rows only unless `warnings`."""
     with engine.connect() as conn:
-        run = run_id if run_id is not None else conn.execute(select(func.max(RowIssue.run_id))).scalar()
-        query = select(RowIssue).where(RowIssue.run_id == run).order_by(RowIssue.file, RowIssue.line)
+        run = (
+            run_id
+            if run_id is not None
+            else conn.execute(select(func.max(RowIssue.run_id))).scalar()
+        )
+        query = (
+            select(RowIssue).where(RowIssue.run_id == run).order_by(RowIssue.file, RowIssue.line)
+        )
         if not warnings:
             query = query.where(RowIssue.severity == REJECTED)
         rows = conn.execute(query).mappings().all()
@@ -46,5 +62,7 @@ def mask_value(column: str, value: str) -> str:
     if column in _PHONE_FIELDS:
         return mask_phone(value)
     if column == "fields":  # an unparsed line: mask anything long and digit-like
-        return ",".join(mask_id(v) if sum(ch.isdigit() for ch in v) >= 11 else v for v in value.split(","))
+        return ",".join(
+            mask_id(v) if sum(ch.isdigit() for ch in v) >= 11 else v for v in value.split(",")
+        )
     return value

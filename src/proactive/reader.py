@@ -33,7 +33,10 @@ class RawFile:
 
 
 def read_extract_file(
-    path: Path, spec: FileSpec, encoding: str | None = None, column_map: Mapping[str, str] | None = None
+    path: Path,
+    spec: FileSpec,
+    encoding: str | None = None,
+    column_map: Mapping[str, str] | None = None,
 ) -> RawFile:
     if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip():
         raise ExtractFileError(path.name, "file is empty")
@@ -49,7 +52,7 @@ def read_extract_file(
         raw.encoding = "utf-8" if candidate == "utf-8-sig" else candidate
         return raw
     assert last_error is not None
-    tried = " or ".join(encoding and [encoding] or ["UTF-8", "GB18030"])
+    tried = " or ".join((encoding and [encoding]) or ["UTF-8", "GB18030"])
     raise ExtractFileError(
         path.name, f"cannot be decoded as {tried} (bad byte at offset {last_error.start})"
     ) from last_error
@@ -63,8 +66,14 @@ def _parse(path: Path, spec: FileSpec, encoding: str, column_map: Mapping[str, s
     header = _read_header(path, encoding)
     names = [column_map.get(name.strip(), name.strip()) for name in header]
     _check_columns(path.name, names, spec)
-    read_kwargs = {"dtype": str, "keep_default_na": False, "encoding": encoding,
-                   "encoding_errors": "strict", "header": 0, "names": names}
+    read_kwargs = {
+        "dtype": str,
+        "keep_default_na": False,
+        "encoding": encoding,
+        "encoding_errors": "strict",
+        "header": 0,
+        "names": names,
+    }
     issues: list[Issue] = []
     try:
         frame = pd.read_csv(path, **read_kwargs)  # type: ignore[call-overload]  # kwargs typed loosely
@@ -75,7 +84,9 @@ def _parse(path: Path, spec: FileSpec, encoding: str, column_map: Mapping[str, s
         raise ExtractFileError(path.name, "has a header but no rows")
     columns = [c.name for c in spec.columns if c.name in frame.columns]
     frame = frame[[*columns, "_line"]].fillna("")
-    frame["_hash"] = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().view(np.int64)
+    frame["_hash"] = (
+        pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().view(np.int64)
+    )
     return RawFile(frame, encoding, issues)
 
 
@@ -113,9 +124,16 @@ def _read_tolerant(
             rows.append(record)
             lines.append(start)
         elif any(value.strip() for value in record):
-            key = record[names.index(spec.key)] if spec.key in names and len(record) > names.index(spec.key) else ""
-            issues.append(Issue(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key,
-                                {"fields": ",".join(record)}))
+            key = (
+                record[names.index(spec.key)]
+                if spec.key in names and len(record) > names.index(spec.key)
+                else ""
+            )
+            issues.append(
+                Issue(
+                    start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, {"fields": ",".join(record)}
+                )
+            )
         start = reader.line_num + 1
     frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame["_line"] = lines

@@ -1,4 +1,4 @@
-"""Why a row or a field was rejected, flagged or dropped: stable codes with Chinese and English text."""
+"""Why a row or a field was rejected, flagged or dropped: stable codes, Chinese and English text."""
 
 from __future__ import annotations
 
@@ -17,18 +17,28 @@ def _r(code: str, zh: str, en: str) -> Reason:
 
 
 MISSING_VALUE = _r("missing_value", "必填项为空", "required value is empty")
-ID_FORMAT = _r("id_format", "身份证号格式错误（应为18位）", "ID number is not 18 characters (or 15 legacy)")
-ID_CHECKSUM = _r("id_checksum", "身份证号校验位错误", "ID number check digit is wrong")
-ID_BIRTH_DATE = _r("id_birth_date", "身份证号中的出生日期无效", "ID number encodes an impossible date")
-ID_BIRTH_MISMATCH = _r(
-    "id_birth_mismatch", "出生日期与身份证号不一致，待人工核查", "birth_date disagrees with the ID number"
+ID_FORMAT = _r(
+    "id_format", "身份证号格式错误（应为18位）", "ID number is not 18 characters (or 15 legacy)"
 )
-ID_SEX_MISMATCH = _r("id_sex_mismatch", "性别与身份证号不一致，待人工核查", "sex disagrees with the ID number")
+ID_CHECKSUM = _r("id_checksum", "身份证号校验位错误", "ID number check digit is wrong")
+ID_BIRTH_DATE = _r(
+    "id_birth_date", "身份证号中的出生日期无效", "ID number encodes an impossible date"
+)
+ID_BIRTH_MISMATCH = _r(
+    "id_birth_mismatch",
+    "出生日期与身份证号不一致，待人工核查",
+    "birth_date disagrees with the ID number",
+)
+ID_SEX_MISMATCH = _r(
+    "id_sex_mismatch", "性别与身份证号不一致，待人工核查", "sex disagrees with the ID number"
+)
 BAD_DATE = _r("bad_date", "日期格式错误（应为YYYY-MM-DD）", "date is not YYYY-MM-DD")
 BAD_DATETIME = _r("bad_datetime", "时间格式错误", "timestamp is not ISO 8601")
 BAD_SEX = _r("bad_sex", "性别应为“男”或“女”", "sex must be 男 or 女")
 BAD_ENUM = _r("bad_enum", "取值不在允许范围内", "value is not one of the allowed values")
-BAD_MOBILE = _r("bad_mobile", "手机号无效，已忽略该号码", "mobile number is invalid and was dropped")
+BAD_MOBILE = _r(
+    "bad_mobile", "手机号无效，已忽略该号码", "mobile number is invalid and was dropped"
+)
 BAD_DIVISION = _r("bad_division", "区划代码应为12位数字", "division code must be 12 digits")
 BAD_COORDS = _r("bad_coords", "经纬度无效，已忽略坐标", "coordinates are invalid and were dropped")
 BAD_INTEGER = _r("bad_integer", "应为非负整数", "must be a non-negative integer")
@@ -47,13 +57,21 @@ DUPLICATE_CONFLICT = _r(
     "同一身份证号出现多行且更新时间相同，无法判断以哪行为准",
     "same key on several rows with the same updated_at: cannot tell which is current",
 )
-SUPERSEDED = _r("superseded", "同一主键有更新的行，本行被取代", "a later row with the same key wins")
-DUPLICATE_ROW = _r("duplicate_row", "与另一行完全相同，已合并", "identical to another row; loaded once")
+SUPERSEDED = _r(
+    "superseded", "同一主键有更新的行，本行被取代", "a later row with the same key wins"
+)
+DUPLICATE_ROW = _r(
+    "duplicate_row", "与另一行完全相同，已合并", "identical to another row; loaded once"
+)
 STALE_ROW = _r(
     "stale_row", "数据库中已有更新的版本，本行未写入", "the database already holds a newer version"
 )
-BAD_FIELD_COUNT = _r("bad_field_count", "该行字段数与表头不符", "row has a different number of fields")
+BAD_FIELD_COUNT = _r(
+    "bad_field_count", "该行字段数与表头不符", "row has a different number of fields"
+)
 UNKNOWN_SITE = _r("unknown_site", "所属服务站点不存在", "site_id is not a known site")
 UNKNOWN_HOUSEHOLD = _r(
-    "unknown_household", "户号在户籍地址表中不存在，待人工核查", "household_id is not a known household"
+    "unknown_household",
+    "户号在户籍地址表中不存在，待人工核查",
+    "household_id is not a known household",
 )

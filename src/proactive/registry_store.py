@@ -35,8 +35,10 @@ def count(conn: Connection, name: str) -> int:
 def existing_rows(conn: Connection, name: str, key: str, keys: Sequence[str]) -> pd.DataFrame:
     t = table(name)
     frames = [
-        pd.DataFrame(conn.execute(select(t).where(t.c[key].in_(chunk))).mappings().all(),
-                     columns=list(t.c.keys()))
+        pd.DataFrame(
+            conn.execute(select(t).where(t.c[key].in_(chunk))).mappings().all(),
+            columns=list(t.c.keys()),
+        )
         for chunk in _chunks(keys, CHUNK)
     ]
     if not frames:

@@ -23,5 +23,7 @@ def write_report(summary: IngestSummary, directory: Path) -> Path:
         for file, issue in summary.issues
         if issue.severity == REJECTED
     ]
-    (target / "quarantine.csv").write_text(render(records, COLUMNS, Format.csv), encoding="utf-8-sig")
+    (target / "quarantine.csv").write_text(
+        render(records, COLUMNS, Format.csv), encoding="utf-8-sig"
+    )
     return target

@@ -18,11 +18,17 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("PROACTIVE_DATABASE_URL", "sqlite:///proactive.db",
-            "SQLAlchemy URL of the database; PostgreSQL in production (postgresql+psycopg://…)."),
+    Setting(
+        "PROACTIVE_DATABASE_URL",
+        "sqlite:///proactive.db",
+        "SQLAlchemy URL of the database; PostgreSQL in production (postgresql+psycopg://…).",
+    ),
     Setting("PROACTIVE_DISTRICT_CODE", "330108", "6-digit code of the district served (滨江区)."),
-    Setting("PROACTIVE_COLUMN_MAP", "",
-            "Optional TOML file mapping extract column names to ours, one table per file."),
+    Setting(
+        "PROACTIVE_COLUMN_MAP",
+        "",
+        "Optional TOML file mapping extract column names to ours, one table per file.",
+    ),
     Setting("PROACTIVE_LOG_LEVEL", "WARNING", "Log level: DEBUG, INFO, WARNING or ERROR."),
 )
 
@@ -41,4 +47,6 @@ class Settings:
         return cls(*values)
 
 
-assert [f.name for f in fields(Settings)] == [s.env.removeprefix("PROACTIVE_").lower() for s in SETTINGS]
+assert [f.name for f in fields(Settings)] == [
+    s.env.removeprefix("PROACTIVE_").lower() for s in SETTINGS
+]

@@ -11,28 +11,83 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stdnum.cn import ric
 
 from proactive.binjiang import COMMUNITIES, PLATFORMS, STREETS, Community
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬建国建华志强海燕晓东雪梅文博子涵浩然欣怡梓轩雨桐俊杰嘉怡宇航思远佳琪天宇"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余"
+    "杜叶程魏苏吕丁任沈姚卢钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙"
+    "黎史陶贺毛郝顾龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红娥玲芬建国建华志强"
+    "海燕晓东雪梅文博子涵浩然欣怡梓轩雨桐俊杰嘉怡宇航思远佳琪天宇"
+)
 RARE = ("𠮷", "㛃", "堃", "昇", "喆", "燚", "垚", "淼")  # 𠮷 is outside the BMP
-ROADS = ("江南大道", "滨盛路", "江汉路", "长河路", "浦沿路", "闻涛路", "火炬大道", "西兴路", "聚才路", "春波路")
+ROADS = (
+    "江南大道",
+    "滨盛路",
+    "江汉路",
+    "长河路",
+    "浦沿路",
+    "闻涛路",
+    "火炬大道",
+    "西兴路",
+    "聚才路",
+    "春波路",
+)
 # Region codes of where residents' ID cards were first issued: Hangzhou and the provinces that
 # send most people to Binjiang's industries.
 LOCAL_CODES = ("330108", "330104", "330102", "330106", "330109", "330181")
 MIGRANT_CODES = ("340104", "341222", "362426", "412726", "430124", "510104", "321102", "330302")
-MOBILE_PREFIXES = ("133", "135", "137", "138", "139", "150", "152", "158", "159", "177", "180", "186", "188", "199")
+MOBILE_PREFIXES = (
+    "133",
+    "135",
+    "137",
+    "138",
+    "139",
+    "150",
+    "152",
+    "158",
+    "159",
+    "177",
+    "180",
+    "186",
+    "188",
+    "199",
+)
 # Age pyramid of a young tech district: (lowest age, highest age, weight)
 AGE_BANDS = ((0, 17, 18), (18, 29, 22), (30, 44, 30), (45, 59, 16), (60, 79, 11), (80, 104, 3))
 
-PERSON_COLUMNS = ("id_number", "name", "sex", "birth_date", "household_id", "hukou_status",
-                  "death_date", "mobile", "updated_at")
+PERSON_COLUMNS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "household_id",
+    "hukou_status",
+    "death_date",
+    "mobile",
+    "updated_at",
+)
 HOUSEHOLD_COLUMNS = ("household_id", "address", "division_code", "lat", "lon")
-PERMIT_COLUMNS = ("id_number", "name", "sex", "birth_date", "address", "division_code", "lat", "lon",
-                  "valid_from", "valid_to", "mobile", "updated_at")
+PERMIT_COLUMNS = (
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "address",
+    "division_code",
+    "lat",
+    "lon",
+    "valid_from",
+    "valid_to",
+    "mobile",
+    "updated_at",
+)
 CERTIFICATE_COLUMNS = ("id_number", "program", "certificate_no", "issued_on")
 SITE_COLUMNS = ("site_id", "name", "kind", "division_code", "lat", "lon", "daily_capacity")
 WORKER_COLUMNS = ("worker_id", "name", "site_id", "mobile", "active", "role")
@@ -106,8 +161,17 @@ class Generator:
         elif roll < 0.01 + (0.08 if (self.o.as_of - birth).days > 75 * 365 else 0.002):
             status = "deceased"
             death = f"{self.o.as_of - dt.timedelta(days=self.rng.randint(2, 700)):%Y-%m-%d}"
-        return [self.id_number(birth, sex, True), self.name(), sex, f"{birth:%Y-%m-%d}",
-                household_id, status, death, self.mobile(birth), self.updated_at()]
+        return [
+            self.id_number(birth, sex, True),
+            self.name(),
+            sex,
+            f"{birth:%Y-%m-%d}",
+            household_id,
+            status,
+            death,
+            self.mobile(birth),
+            self.updated_at(),
+        ]
 
     # -- places ---------------------------------------------------------------------------
     def point(self, community: Community, spread_km: float) -> tuple[float, float]:
@@ -117,9 +181,11 @@ class Generator:
 
     def address(self, community: Community) -> str:
         rng = self.rng
-        return (f"浙江省杭州市滨江区{community.street}{community.name}{rng.choice(ROADS)}"
-                f"{rng.randint(1, 999)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
-                f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}室")
+        return (
+            f"浙江省杭州市滨江区{community.street}{community.name}{rng.choice(ROADS)}"
+            f"{rng.randint(1, 999)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
+            f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}室"
+        )
 
     def community(self) -> Community:
         return self.rng.choices(COMMUNITIES, weights=[c.weight for c in COMMUNITIES])[0]
@@ -131,7 +197,10 @@ def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
     out.mkdir(parents=True, exist_ok=True)
     gen = Generator(options)
     counts = SynthCounts()
-    with _writer(out / "sites.csv", SITE_COLUMNS) as sites, _writer(out / "social_workers.csv", WORKER_COLUMNS) as workers:
+    with (
+        _writer(out / "sites.csv", SITE_COLUMNS) as sites,
+        _writer(out / "social_workers.csv", WORKER_COLUMNS) as workers,
+    ):
         for row, staff in _sites(gen):
             sites.writerow(row)
             workers.writerows(staff)
@@ -160,9 +229,19 @@ def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
                     row[5], row[6] = "active", ""
                 persons.writerow(row)
                 counts.persons += 1
-                if _over(options.as_of, row[3], 61) and gen.rng.random() < 0.3 and row[5] == "active":
-                    certificates.writerow([row[0], "senior_certificate",
-                                           f"330108-W-{counts.persons:07d}", row[3][:4] and "2024-05-10"])
+                if (
+                    _over(options.as_of, row[3], 61)
+                    and gen.rng.random() < 0.3
+                    and row[5] == "active"
+                ):
+                    certificates.writerow(
+                        [
+                            row[0],
+                            "senior_certificate",
+                            f"330108-W-{counts.persons:07d}",
+                            _window_issue_date(gen, row[3]),
+                        ]
+                    )
         for _ in range(permit_target):
             permits.writerow(_permit(gen))
             counts.permits += 1
@@ -171,11 +250,18 @@ def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
     return counts
 
 
-def _birthday(as_of: dt.date, years: int) -> dt.date:
+def _birthday(day: dt.date, years: int) -> dt.date:
+    """The same day `years` earlier (28 February for 29 February in a common year)."""
     try:
-        return as_of.replace(year=as_of.year - years)
+        return day.replace(year=day.year - years)
     except ValueError:  # 29 February in a common year
-        return as_of.replace(year=as_of.year - years, day=28)
+        return day.replace(year=day.year - years, day=28)
+
+
+def _window_issue_date(gen: Generator, birth: str) -> str:
+    """A day within a year after the 60th birthday, when someone applied at a window."""
+    sixtieth = _birthday(dt.date.fromisoformat(birth), -60)
+    return f"{sixtieth + dt.timedelta(days=gen.rng.randint(0, 360)):%Y-%m-%d}"
 
 
 def _over(as_of: dt.date, birth: str, years: int) -> bool:
@@ -189,15 +275,26 @@ def _permit(gen: Generator) -> list[str]:
     lat, lon = gen.point(community, 0.5)
     start = gen.o.as_of - dt.timedelta(days=gen.rng.randint(30, 1500))
     end = start + dt.timedelta(days=gen.rng.choice((365, 730, 1095)))
-    return [gen.id_number(birth, sex, False), gen.name(), sex, f"{birth:%Y-%m-%d}", gen.address(community),
-            community.code, str(lat), str(lon), f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}",
-            gen.mobile(birth), gen.updated_at()]
+    return [
+        gen.id_number(birth, sex, False),
+        gen.name(),
+        sex,
+        f"{birth:%Y-%m-%d}",
+        gen.address(community),
+        community.code,
+        str(lat),
+        str(lon),
+        f"{start:%Y-%m-%d}",
+        f"{end:%Y-%m-%d}",
+        gen.mobile(birth),
+        gen.updated_at(),
+    ]
 
 
-def _sites(gen: Generator) -> Iterator[tuple[list[object], list[list[object]]]]:
+def _sites(gen: Generator) -> Iterator[tuple[list[Any], list[list[Any]]]]:
     worker_no = 0
 
-    def staff(site_id: str, count: int, role: str) -> list[list[object]]:
+    def staff(site_id: str, count: int, role: str) -> list[list[Any]]:
         nonlocal worker_no
         rows = []
         for _ in range(count):
@@ -209,13 +306,25 @@ def _sites(gen: Generator) -> Iterator[tuple[list[object], list[list[object]]]]:
 
     for street in STREETS:
         site_id = f"S{street.code[-3:]}"
-        yield ([site_id, f"{street.name}便民服务中心", "street", street.code + "000", street.lat, street.lon, 40],
-               staff(site_id, 2, "supervisor"))
+        yield (
+            [
+                site_id,
+                f"{street.name}便民服务中心",
+                "street",
+                street.code + "000",
+                street.lat,
+                street.lon,
+                40,
+            ],
+            staff(site_id, 2, "supervisor"),
+        )
     for community in COMMUNITIES:
         site_id = f"C{community.code[-6:]}"
         lat, lon = gen.point(community, 0.1)
-        yield ([site_id, f"{community.name}社区服务站", "community", community.code, lat, lon, 24],
-               staff(site_id, gen.rng.choice((1, 2, 2, 3)), "worker"))
+        yield (
+            [site_id, f"{community.name}社区服务站", "community", community.code, lat, lon, 24],
+            staff(site_id, gen.rng.choice((1, 2, 2, 3)), "worker"),
+        )
     for index, (name, code, lat, lon) in enumerate(PLATFORMS, start=1):
         site_id = f"P{index:03d}"
         yield [site_id, name, "platform", code, lat, lon, 16], staff(site_id, 1, "worker")
@@ -239,7 +348,9 @@ def _bad_rows(gen: Generator, persons: csv.Writer) -> int:  # type: ignore[name-
     conflict = gen.person("HH00000002")
     twin = list(conflict)
     twin[1] = conflict[1] + "某"
-    rows = [bad_checksum, bad_date, bad_sex, no_name, mismatch, bad_mobile, conflict, twin]
+    legacy = gen.person("HH00000002", dt.date(1958, 3, 9))
+    legacy[0] = legacy[0][:6] + legacy[0][8:17]  # a 15-digit card: upgraded, not rejected
+    rows = [bad_checksum, bad_date, bad_sex, no_name, mismatch, bad_mobile, conflict, twin, legacy]
     persons.writerows(rows)
     return len(rows)
 

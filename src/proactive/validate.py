@@ -69,8 +69,11 @@ def row_key(raw: pd.DataFrame, spec: FileSpec) -> pd.Series:
     return fields.id_key(values) if spec.key == "id_number" else values.str.strip()
 
 
+Mask = pd.Series | np.ndarray
+
+
 def _issues(
-    raw: pd.DataFrame, mask: pd.Series, column: str, reason: Reason, severity: str, key: str
+    raw: pd.DataFrame, mask: Mask, column: str, reason: Reason, severity: str, key: str
 ) -> list[Issue]:
     picked = raw[np.asarray(mask, dtype=bool)]
     if picked.empty:
@@ -91,7 +94,7 @@ def _issues(
 
 
 def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
-    """Keep one row per key: the latest `updated_at`; identical copies merge; a tie is a conflict."""
+    """One row per key: the latest `updated_at` wins; identical copies merge; a tie conflicts."""
     keys = row_key(raw, spec)
     dup = keys.duplicated(keep=False) & (keys != "")
     if not dup.any():
@@ -108,19 +111,37 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
         winners = rows[rows["_when"] == latest] if pd.notna(latest) else rows
         losers = rows.drop(winners.index)
         drop[losers.index] = True
-        issues += _issues(losers, losers.index == losers.index, spec.updated_at or spec.key,
-                          reasons.SUPERSEDED, WARNING, spec.key)
+        issues += _issues(
+            losers,
+            np.ones(len(losers), bool),
+            spec.updated_at or spec.key,
+            reasons.SUPERSEDED,
+            WARNING,
+            spec.key,
+        )
         if len(winners) == 1:
             continue
         if winners["_hash"].nunique() == 1:
             extra = winners.index[1:]
             drop[extra] = True
-            issues += _issues(winners.loc[extra], np.ones(len(extra), bool), spec.key,
-                              reasons.DUPLICATE_ROW, WARNING, spec.key)
+            issues += _issues(
+                winners.loc[extra],
+                np.ones(len(extra), bool),
+                spec.key,
+                reasons.DUPLICATE_ROW,
+                WARNING,
+                spec.key,
+            )
         else:
             drop[winners.index] = True
-            issues += _issues(winners, np.ones(len(winners), bool), spec.key,
-                              reasons.DUPLICATE_CONFLICT, REJECTED, spec.key)
+            issues += _issues(
+                winners,
+                np.ones(len(winners), bool),
+                spec.key,
+                reasons.DUPLICATE_CONFLICT,
+                REJECTED,
+                spec.key,
+            )
     return Checked(raw[~drop], issues)
 
 
@@ -139,8 +160,9 @@ def normalise(raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
         bad = parsed.bad & ~empty
         values = parsed.values.where(~empty & ~bad, None)
         if column.required:
-            issues += _issues(raw, empty & ~rejected, column.name, reasons.MISSING_VALUE, REJECTED,
-                              spec.key)
+            issues += _issues(
+                raw, empty & ~rejected, column.name, reasons.MISSING_VALUE, REJECTED, spec.key
+            )
             rejected |= empty
         for reason, mask in _by_reason(parsed.problems, bad & ~rejected):
             severity = REJECTED if column.on_invalid == "reject" else WARNING
@@ -159,15 +181,24 @@ def _by_reason(problems: pd.Series, mask: pd.Series) -> Iterable[tuple[Reason, p
         yield reason, mask & (problems == reason)
 
 
-def _cross_checks(rows: pd.DataFrame, raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
+def _cross_checks(
+    rows: pd.DataFrame, raw: pd.DataFrame, spec: FileSpec, context: Context
+) -> Checked:
     rows = rows.copy()
     flags: list[tuple[pd.Series, str, Reason]] = []
     rejects: list[tuple[pd.Series, str, Reason]] = []
     warnings: list[tuple[pd.Series, str, Reason]] = []
     if "id_number" in rows and "birth_date" in rows and "sex" in rows and spec.flags:
-        flags.append((fields.id_birth_date(rows["id_number"]) != rows["birth_date"], "birth_date",
-                      reasons.ID_BIRTH_MISMATCH))
-        flags.append((fields.id_sex(rows["id_number"]) != rows["sex"], "sex", reasons.ID_SEX_MISMATCH))
+        flags.append(
+            (
+                fields.id_birth_date(rows["id_number"]) != rows["birth_date"],
+                "birth_date",
+                reasons.ID_BIRTH_MISMATCH,
+            )
+        )
+        flags.append(
+            (fields.id_sex(rows["id_number"]) != rows["sex"], "sex", reasons.ID_SEX_MISMATCH)
+        )
     if "hukou_status" in rows:
         deceased = rows["hukou_status"] == "deceased"
         has_death = rows["death_date"].notna()

@@ -69,7 +69,9 @@ def test_good_rows_are_normalised_and_loaded(engine: Engine, tmp_path: Path) -> 
     assert make_id(birth="19661125", order=123) in loaded
 
 
-def test_id_disagreeing_with_birth_date_or_sex_is_kept_and_flagged(engine: Engine, tmp_path: Path) -> None:
+def test_id_disagreeing_with_birth_date_or_sex_is_kept_and_flagged(
+    engine: Engine, tmp_path: Path
+) -> None:
     rows = [person(1, birth_date="1966-11-24"), person(2, sex="女")]
     summary = load(engine, write_extract(tmp_path / "x", rows))
     loaded = persons(engine)
@@ -77,10 +79,15 @@ def test_id_disagreeing_with_birth_date_or_sex_is_kept_and_flagged(engine: Engin
     assert loaded[rows[0]["id_number"]].birth_date == dt.date(1966, 11, 24)  # not silently fixed
     assert loaded[rows[1]["id_number"]].review_flags == "id_sex_mismatch"
     assert file_summary(summary).warnings == 2
-    assert [i.reason_code for i in issues(engine, "warning")] == ["id_birth_mismatch", "id_sex_mismatch"]
+    assert [i.reason_code for i in issues(engine, "warning")] == [
+        "id_birth_mismatch",
+        "id_sex_mismatch",
+    ]
 
 
-def test_invalid_mobile_is_dropped_with_a_warning_and_row_kept(engine: Engine, tmp_path: Path) -> None:
+def test_invalid_mobile_is_dropped_with_a_warning_and_row_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
     row = person(1, mobile="12345")
     load(engine, write_extract(tmp_path / "x", [row]))
     assert persons(engine)[row["id_number"]].mobile is None
@@ -88,13 +95,21 @@ def test_invalid_mobile_is_dropped_with_a_warning_and_row_kept(engine: Engine, t
     assert (warning.column, warning.reason_code, warning.line) == ("mobile", "bad_mobile", 2)
 
 
-def test_bad_rows_are_quarantined_with_file_line_column_and_reasons(engine: Engine, tmp_path: Path) -> None:
+def test_bad_rows_are_quarantined_with_file_line_column_and_reasons(
+    engine: Engine, tmp_path: Path
+) -> None:
     good = person(1)
     bad_checksum = person(2)
     bad_checksum["id_number"] = bad_checksum["id_number"][:17] + (
-        "0" if bad_checksum["id_number"][17] != "0" else "1")
-    rows = [good, bad_checksum, person(3, birth_date="1966/11/25"), person(4, name=""),
-            person(5, hukou_status="gone")]
+        "0" if bad_checksum["id_number"][17] != "0" else "1"
+    )
+    rows = [
+        good,
+        bad_checksum,
+        person(3, birth_date="1966/11/25"),
+        person(4, name=""),
+        person(5, hukou_status="gone"),
+    ]
     summary = load(engine, write_extract(tmp_path / "x", rows))
     assert list(persons(engine)) == [good["id_number"]]
     rejected = issues(engine, "rejected")
@@ -123,7 +138,9 @@ def test_duplicate_id_with_same_updated_at_is_a_conflict(engine: Engine, tmp_pat
     load(engine, write_extract(tmp_path / "x", rows))
     assert list(persons(engine)) == [rows[2]["id_number"]]
     assert [(i.line, i.reason_code) for i in issues(engine, "rejected")] == [
-        (2, "duplicate_conflict"), (3, "duplicate_conflict")]
+        (2, "duplicate_conflict"),
+        (3, "duplicate_conflict"),
+    ]
 
 
 def test_identical_duplicate_rows_load_once(engine: Engine, tmp_path: Path) -> None:
@@ -139,21 +156,53 @@ def test_legacy_and_modern_forms_of_one_id_are_duplicates(engine: Engine, tmp_pa
     assert list(persons(engine)) == [modern["id_number"]]
 
 
-def test_residence_permit_period_and_worker_site_are_checked(engine: Engine, tmp_path: Path) -> None:
-    directory = write_extract(tmp_path / "x", [person(1)], permits=[
-        permit(1), permit(2, valid_from="2026-01-01", valid_to="2025-01-01")])
-    write_csv(directory / "sites.csv", [{"site_id": "C1", "name": "站", "kind": "community",
-                                        "division_code": "330108002001", "lat": "30.19",
-                                        "lon": "120.2", "daily_capacity": "20"}])
-    write_csv(directory / "social_workers.csv", [
-        {"worker_id": "W1", "name": "李芳", "site_id": "C1", "mobile": "13800138000", "active": "是"},
-        {"worker_id": "W2", "name": "张伟", "site_id": "NOPE", "mobile": "", "active": "true"},
-    ])
+def test_residence_permit_period_and_worker_site_are_checked(
+    engine: Engine, tmp_path: Path
+) -> None:
+    directory = write_extract(
+        tmp_path / "x",
+        [person(1)],
+        permits=[permit(1), permit(2, valid_from="2026-01-01", valid_to="2025-01-01")],
+    )
+    write_csv(
+        directory / "sites.csv",
+        [
+            {
+                "site_id": "C1",
+                "name": "站",
+                "kind": "community",
+                "division_code": "330108002001",
+                "lat": "30.19",
+                "lon": "120.2",
+                "daily_capacity": "20",
+            }
+        ],
+    )
+    write_csv(
+        directory / "social_workers.csv",
+        [
+            {
+                "worker_id": "W1",
+                "name": "李芳",
+                "site_id": "C1",
+                "mobile": "13800138000",
+                "active": "是",
+            },
+            {"worker_id": "W2", "name": "张伟", "site_id": "NOPE", "mobile": "", "active": "true"},
+        ],
+    )
     load(engine, directory)
     with engine.connect() as conn:
-        assert conn.execute(text("select worker_id, role from social_workers")).all() == [("W1", "worker")]
-        assert conn.execute(select(ResidencePermit.id_number)).scalars().all() == [permit(1)["id_number"]]
-    assert sorted(i.reason_code for i in issues(engine, "rejected")) == ["bad_period", "unknown_site"]
+        assert conn.execute(text("select worker_id, role from social_workers")).all() == [
+            ("W1", "worker")
+        ]
+        assert conn.execute(select(ResidencePermit.id_number)).scalars().all() == [
+            permit(1)["id_number"]
+        ]
+    assert sorted(i.reason_code for i in issues(engine, "rejected")) == [
+        "bad_period",
+        "unknown_site",
+    ]
 
 
 def test_unknown_household_is_flagged(engine: Engine, tmp_path: Path) -> None:
@@ -218,11 +267,13 @@ def test_unreadable_file_fails_and_leaves_database_as_it_was(
 
 def test_missing_persons_file_is_refused(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
-    with pytest.raises(ExtractMissingError, match="persons.csv"):
+    with pytest.raises(ExtractMissingError, match=r"persons\.csv"):
         load(engine, tmp_path / "x")
 
 
-def test_row_with_too_many_fields_is_quarantined_and_others_load(engine: Engine, tmp_path: Path) -> None:
+def test_row_with_too_many_fields_is_quarantined_and_others_load(
+    engine: Engine, tmp_path: Path
+) -> None:
     directory = write_extract(tmp_path / "x", [person(1), person(2)])
     with (directory / "persons.csv").open("a", encoding="utf-8") as handle:
         handle.write(",".join(person(3).values()) + ",extra\n")
@@ -236,8 +287,11 @@ def test_row_with_too_many_fields_is_quarantined_and_others_load(engine: Engine,
 
 
 def test_same_extract_twice_changes_nothing(engine: Engine, tmp_path: Path) -> None:
-    directory = write_extract(tmp_path / "x", [person(n) for n in range(1, 30)] + [person(40, mobile="1")],
-                              households=[household("HH1"), household("HH2")])
+    directory = write_extract(
+        tmp_path / "x",
+        [person(n) for n in range(1, 30)] + [person(40, mobile="1")],
+        households=[household("HH1"), household("HH2")],
+    )
     load(engine, directory)
     before = snapshot(engine, registry_only=True)
     second = load(engine, directory)
@@ -250,8 +304,12 @@ def test_same_extract_twice_changes_nothing(engine: Engine, tmp_path: Path) -> N
 def test_changed_rows_alone_are_written_and_recorded(engine: Engine, tmp_path: Path) -> None:
     rows = [person(n) for n in range(1, 101)]
     first = load(engine, write_extract(tmp_path / "a", rows))
-    rows[7] = {**rows[7], "hukou_status": "deceased", "death_date": "2026-11-20",
-               "updated_at": "2026-11-21 09:00:00"}
+    rows[7] = {
+        **rows[7],
+        "hukou_status": "deceased",
+        "death_date": "2026-11-20",
+        "updated_at": "2026-11-21 09:00:00",
+    }
     rows.append(person(200))
     before = persons(engine)
     second = load(engine, write_extract(tmp_path / "b", rows))
@@ -260,7 +318,9 @@ def test_changed_rows_alone_are_written_and_recorded(engine: Engine, tmp_path: P
     assert file_summary(second).unchanged == 99
     changed = after[rows[7]["id_number"]]
     assert (changed.changed_run_id, changed.changed_fields) == (
-        second.run_id, "hukou_status,death_date,source_updated_at")
+        second.run_id,
+        "hukou_status,death_date,source_updated_at",
+    )
     assert after[rows[-1]["id_number"]].changed_fields == "*"
     untouched = [k for k in before if k != rows[7]["id_number"]]
     assert all(after[k] == before[k] for k in untouched)
@@ -268,8 +328,14 @@ def test_changed_rows_alone_are_written_and_recorded(engine: Engine, tmp_path: P
 
 
 def test_older_row_does_not_overwrite_newer_data(engine: Engine, tmp_path: Path) -> None:
-    load(engine, write_extract(tmp_path / "a", [person(1, name="新", updated_at="2026-11-10 00:00:00")]))
-    second = load(engine, write_extract(tmp_path / "b", [person(1, name="旧", updated_at="2026-11-01 00:00:00")]))
+    load(
+        engine,
+        write_extract(tmp_path / "a", [person(1, name="新", updated_at="2026-11-10 00:00:00")]),
+    )
+    second = load(
+        engine,
+        write_extract(tmp_path / "b", [person(1, name="旧", updated_at="2026-11-01 00:00:00")]),
+    )
     assert persons(engine)[person(1)["id_number"]].name == "新"
     assert [i.reason_code for i in issues(engine)] == ["stale_row"]
     assert file_summary(second).updated == 0
@@ -278,14 +344,19 @@ def test_older_row_does_not_overwrite_newer_data(engine: Engine, tmp_path: Path)
 # -- encodings ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("encoding", "given", "reported"), [
-    ("gb18030", None, "gb18030"),
-    ("gbk", None, "gb18030"),
-    ("utf-8-sig", None, "utf-8"),
-    ("utf-8", None, "utf-8"),
-    ("gb18030", "gb18030", "gb18030"),
-])
-def test_encodings(engine: Engine, tmp_path: Path, encoding: str, given: str | None, reported: str) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "given", "reported"),
+    [
+        ("gb18030", None, "gb18030"),
+        ("gbk", None, "gb18030"),
+        ("utf-8-sig", None, "utf-8"),
+        ("utf-8", None, "utf-8"),
+        ("gb18030", "gb18030", "gb18030"),
+    ],
+)
+def test_encodings(
+    engine: Engine, tmp_path: Path, encoding: str, given: str | None, reported: str
+) -> None:
     name = "𠮷㛃" if encoding != "gbk" else "王芳"
     directory = write_extract(tmp_path / "x", [person(1, name=name)], encoding=encoding)
     summary = load(engine, directory, encoding=given)
@@ -302,6 +373,8 @@ def test_wrong_explicit_encoding_is_a_file_error(engine: Engine, tmp_path: Path)
 def test_column_names_can_be_mapped(engine: Engine, tmp_path: Path) -> None:
     directory = write_extract(tmp_path / "x", [person(1)])
     text_ = (directory / "persons.csv").read_text(encoding="utf-8")
-    (directory / "persons.csv").write_text(text_.replace("id_number", "身份证号", 1), encoding="utf-8")
+    (directory / "persons.csv").write_text(
+        text_.replace("id_number", "身份证号", 1), encoding="utf-8"
+    )
     load(engine, directory, column_map={"persons": {"身份证号": "id_number"}})
     assert list(persons(engine)) == [person(1)["id_number"]]

@@ -12,8 +12,11 @@ def parse(parser: fields.Parser, *values: str) -> fields.Parsed:
 def test_valid_id_passes_and_is_uppercased() -> None:
     number = make_id(birth="19700101", order=0)
     body = make_id(birth="19700101", order=0)[:17]
-    x_id = next(body[:14] + f"{o:03d}" for o in range(1000)
-                if make_id(birth="19700101", order=o).endswith("X"))
+    x_id = next(
+        body[:14] + f"{o:03d}"
+        for o in range(1000)
+        if make_id(birth="19700101", order=o).endswith("X")
+    )
     x_id = make_id(birth="19700101", order=int(x_id[14:17]))
     parsed = parse(fields.id_number, number, x_id.lower())
     assert parsed.problems.isna().all()
@@ -25,8 +28,12 @@ def test_valid_id_passes_and_is_uppercased() -> None:
     [
         ("33010819700101001", reasons.ID_FORMAT),  # 17 characters
         ("33010819700101001A", reasons.ID_FORMAT),
-        ("330108197001010019" if make_id("19700101", order=1)[-1] != "9" else "330108197001010018",
-         reasons.ID_CHECKSUM),
+        (
+            "330108197001010019"
+            if make_id("19700101", order=1)[-1] != "9"
+            else "330108197001010018",
+            reasons.ID_CHECKSUM,
+        ),
     ],
 )
 def test_bad_id_numbers_are_refused_with_their_reason(value: str, reason: reasons.Reason) -> None:
@@ -88,7 +95,9 @@ def test_dates_must_be_iso(raw: str) -> None:
 
 
 def test_timestamps_accept_date_time_forms() -> None:
-    parsed = parse(fields.timestamp, "2026-11-01 10:00:00", "2026-11-01T10:00", "2026-11-01", "01/11/2026")
+    parsed = parse(
+        fields.timestamp, "2026-11-01 10:00:00", "2026-11-01T10:00", "2026-11-01", "01/11/2026"
+    )
     assert parsed.problems.tolist() == [None, None, None, reasons.BAD_DATETIME]
 
 
@@ -100,10 +109,21 @@ def test_sex_codes() -> None:
 
 def test_coordinates_outside_china_are_refused() -> None:
     assert parse(fields.latitude, "30.2", "91", "x").problems.tolist() == [
-        None, reasons.BAD_COORDS, reasons.BAD_COORDS]
+        None,
+        reasons.BAD_COORDS,
+        reasons.BAD_COORDS,
+    ]
 
 
 def test_booleans_and_counts() -> None:
-    assert parse(fields.boolean, "true", "否", "1", "maybe").values.tolist() == [True, False, True, None]
+    assert parse(fields.boolean, "true", "否", "1", "maybe").values.tolist() == [
+        True,
+        False,
+        True,
+        None,
+    ]
     assert parse(fields.count, "12", "-1", "1.5").problems.tolist() == [
-        None, reasons.BAD_INTEGER, reasons.BAD_INTEGER]
+        None,
+        reasons.BAD_INTEGER,
+        reasons.BAD_INTEGER,
+    ]
