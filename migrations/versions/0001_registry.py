@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 03:35:42.760966
+Create Date: 2026-11-25 03:56:33.124663
 """
 
 from collections.abc import Sequence
@@ -142,6 +142,22 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "loaded_files",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("table_name", sa.String(length=64), nullable=False),
+        sa.Column("file", sa.String(length=255), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["ingest_runs.id"], name=op.f("fk_loaded_files_run_id_ingest_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loaded_files")),
+    )
+    with op.batch_alter_table("loaded_files", schema=None) as batch_op:
+        batch_op.create_index("ix_loaded_files_table_id", ["table_name", "id"], unique=False)
+
+    op.create_table(
         "row_issues",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
@@ -196,6 +212,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_row_issues_run_severity")
 
     op.drop_table("row_issues")
+    with op.batch_alter_table("loaded_files", schema=None) as batch_op:
+        batch_op.drop_index("ix_loaded_files_table_id")
+
+    op.drop_table("loaded_files")
     with op.batch_alter_table("window_certificates", schema=None) as batch_op:
         batch_op.drop_index("ix_window_certificates_person_program")
         batch_op.drop_index(batch_op.f("ix_window_certificates_changed_run_id"))

@@ -84,7 +84,10 @@ def id_number(raw: pd.Series) -> Parsed:
     s = id_key(raw)
     well_formed = s.str.fullmatch(r"\d{17}[\dX]")
     checksum_ok = pd.Series(
-        [well and ric.calc_check_digit(v) == v[-1] for v, well in zip(s, well_formed, strict=True)],
+        [
+            well and ric.calc_check_digit(v) == v[-1]
+            for v, well in zip(s.tolist(), well_formed.tolist(), strict=True)
+        ],
         index=s.index,
         dtype=bool,
     )

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, update
 
 from proactive import registry_store as store
 from proactive import validate
 from proactive.errors import ExtractMissingError
 from proactive.extract_spec import ALL, FileSpec
 from proactive.models import IngestRun
-from proactive.reader import RawFile, read_extract_file
+from proactive.reader import ExtractFile, read_extract_file
 from proactive.reasons import STALE_ROW
 from proactive.validate import REJECTED, WARNING, Checked, Context, Issue
 
@@ -42,6 +42,7 @@ class FileSummary:
     rejected: int = 0
     warnings: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    same_file: bool = False  # byte-identical to the file last loaded: skipped whole
 
 
 @dataclass
@@ -88,13 +89,8 @@ def ingest(
         issues: list[tuple[str, Issue]] = []
         for spec in present:
             on_file(spec.file)
-            raw = read_extract_file(
-                directory / spec.file,
-                spec,
-                options.encoding,
-                options.column_map.get(spec.file.removesuffix(".csv")),
-            )
-            summary, file_issues = _load_file(conn, run_id, spec, raw)
+            source = ExtractFile.open(directory / spec.file)
+            summary, file_issues = _load_file(conn, run_id, spec, source, options)
             summaries.append(summary)
             issues += [(spec.file, issue) for issue in file_issues]
             log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
@@ -121,16 +117,24 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
 
 
 def _load_file(
-    conn: Connection, run_id: int, spec: FileSpec, raw: RawFile
+    conn: Connection, run_id: int, spec: FileSpec, source: ExtractFile, options: IngestOptions
 ) -> tuple[FileSummary, list[Issue]]:
+    column_map = options.column_map.get(spec.file.removesuffix(".csv"))
+    fingerprint = source.fingerprint(options.encoding, column_map)
+    last = store.last_fingerprint(conn, spec.table)
+    if last is not None and last[0] == fingerprint:
+        return FileSummary(spec.file, "-", rows=last[1], unchanged=last[1], same_file=True), []
+    raw = read_extract_file(source, spec, options.encoding, column_map)
     summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
     deduped = validate.resolve_duplicates(raw.frame, spec)
-    fresh = deduped.rows[~deduped.rows["_hash"].isin(store.known_hashes(conn, spec.table))]
+    known = store.known_hashes(conn, spec.table)
+    fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
     summary.unchanged = len(deduped.rows) - len(fresh)
     checked = validate.normalise(fresh, spec, _context(conn, spec))
-    written = _write(conn, run_id, spec, checked)
+    written = _write(conn, run_id, spec, checked, first_load=len(known) == 0)
     issues = raw.issues + deduped.issues + checked.issues + written.issues
     store.insert_issues(conn, run_id, spec.file, issues)
+    store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
     summary.inserted, summary.updated = written.inserted, written.updated
     summary.unchanged += written.same
     summary.rejected = sum(1 for i in issues if i.severity == REJECTED)
@@ -156,87 +160,55 @@ class Written:
     issues: list[Issue] = field(default_factory=list)
 
 
-def _write(conn: Connection, run_id: int, spec: FileSpec, checked: Checked) -> Written:
-    rows = _python_values(
-        checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"}), spec
-    )
+def _write(
+    conn: Connection, run_id: int, spec: FileSpec, checked: Checked, first_load: bool
+) -> Written:
+    """Insert new keys; for known keys, write the rows whose values changed (and record which
+    columns), refresh the raw hash of rows whose text changed but not their values, and leave
+    alone rows older than what is stored."""
+    lines = checked.rows["_line"]
+    rows = checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"})
     old = (
-        store.existing_rows(conn, spec.table, spec.key, rows[spec.key].tolist())
-        if len(rows)
-        else None
+        pd.DataFrame(columns=[spec.key])
+        if first_load or rows.empty
+        else store.existing_rows(conn, spec.table, spec.key, rows[spec.key].tolist())
     )
-    if old is None or old.empty:
-        store.insert_rows(conn, spec.table, _records(rows, run_id, "*"))
-        return Written(inserted=len(rows))
-    old = old.set_index(spec.key)
-    is_new = ~rows[spec.key].isin(old.index)
-    new_rows, changed = rows[is_new], rows[~is_new]
-    written = Written(inserted=len(new_rows))
-    store.insert_rows(conn, spec.table, _records(new_rows, run_id, "*"))
-    before = old.loc[changed[spec.key]]
+    is_new = ~rows[spec.key].isin(old[spec.key])
+    store.insert_frame(
+        conn, spec.table, rows[is_new].assign(changed_run_id=run_id, changed_fields="*")
+    )
+    written = Written(inserted=int(is_new.sum()))
+    changed = rows[~is_new]
+    if changed.empty:
+        return written
+    before = old.set_index(spec.key).loc[changed[spec.key]].set_index(changed.index)
     if "source_updated_at" in changed:
-        stale = changed["source_updated_at"].to_numpy() < before["source_updated_at"].to_numpy()
-        lines = checked.rows.loc[changed.index[stale], "_line"]
+        stale = changed["source_updated_at"] < before["source_updated_at"]
         written.issues = [
-            Issue(int(line), "updated_at", STALE_ROW, WARNING, str(key))
-            for line, key in zip(lines, changed.loc[stale, spec.key], strict=True)
+            Issue(int(lines[i]), "updated_at", STALE_ROW, WARNING, str(changed.at[i, spec.key]))
+            for i in changed.index[stale]
         ]
         changed, before = changed[~stale], before[~stale]
     data_columns = [c for c in changed.columns if c not in (spec.key, "row_hash")]
     diffs = _differences(changed[data_columns], before[data_columns])
-    updates: list[dict[str, Any]] = []
-    for record, changed_fields in zip(_dicts(changed), diffs, strict=True):
-        if changed_fields:
-            record.update(changed_run_id=run_id, changed_fields=changed_fields)
-        updates.append(record)
-    written.updated = sum(1 for d in diffs if d)
-    written.same = len(diffs) - written.updated
-    store.update_rows(conn, spec.table, spec.key, updates)
+    differs = diffs != ""
+    store.update_frame(
+        conn,
+        spec.table,
+        spec.key,
+        changed[differs].assign(changed_run_id=run_id, changed_fields=diffs[differs]),
+    )
+    store.update_frame(conn, spec.table, spec.key, changed.loc[~differs, [spec.key, "row_hash"]])
+    written.updated = int(differs.sum())
+    written.same = int((~differs).sum())
     return written
 
 
-def _differences(new: pd.DataFrame, old: pd.DataFrame) -> list[str]:
+def _differences(new: pd.DataFrame, old: pd.DataFrame) -> pd.Series:
     """Per row, the comma-joined names of the columns whose value changed."""
-    new_values = new.reset_index(drop=True)
-    old_values = old.reset_index(drop=True)[new.columns]
-    joined = pd.Series("", index=new_values.index, dtype=object)
+    joined = pd.Series("", index=new.index, dtype=object)
     for column in new.columns:
-        a, b = new_values[column], old_values[column]
+        a, b = new[column], old[column]
         differs = (a != b) & ~(a.isna() & b.isna())
         joined[differs] = joined[differs] + column + ","
-    return [value.rstrip(",") for value in joined]
-
-
-def _python_values(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
-    """Database-ready values: date objects, naive datetimes, None for missing."""
-    t = store.table(spec.table)
-    out = pd.DataFrame(index=frame.index)
-    for name in frame.columns:
-        series = frame[name]
-        kind = t.c[name].type
-        if isinstance(kind, Date):
-            values: pd.Series = pd.Series(
-                [None if pd.isna(v) else v.date() for v in series], index=frame.index, dtype=object
-            )
-        elif isinstance(kind, DateTime):
-            values = pd.Series(
-                [None if pd.isna(v) else v.to_pydatetime() for v in series],
-                index=frame.index,
-                dtype=object,
-            )
-        else:
-            values = series.astype(object).where(series.notna(), None)
-        out[name] = values
-    return out
-
-
-def _dicts(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in rows.to_dict("records")]
-
-
-def _records(rows: pd.DataFrame, run_id: int, changed_fields: str) -> list[dict[str, Any]]:
-    records = _dicts(rows)
-    for record in records:
-        record["changed_run_id"] = run_id
-        record["changed_fields"] = changed_fields
-    return records
+    return joined.str.rstrip(",")

@@ -71,6 +71,21 @@ class IngestRun(Base):
     summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON: counts per file
 
 
+class LoadedFile(Base):
+    """The fingerprint of every extract file loaded: a file identical to the last one loaded
+    into its table is skipped whole."""
+
+    __tablename__ = "loaded_files"
+    __table_args__ = (Index("ix_loaded_files_table_id", "table_name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+    table_name: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+
+
 class Tracked:
     """Change tracking shared by the registry tables."""
 

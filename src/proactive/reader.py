@@ -3,11 +3,16 @@
 Encoding: UTF-8 (with or without BOM), else GB18030 (a superset of GBK), unless one is given.
 Every value stays text here; `validate.py` parses it. Each row gets its line number and a
 64-bit hash of its raw text, which is how an unchanged row is recognised on the next load.
+
+The fast path is pyarrow's CSV reader; a file it cannot take whole (a row with the wrong
+number of fields, a quoted line break, blank lines) goes through Python's csv module instead,
+which keeps exact line numbers and quarantines the malformed rows.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,14 +20,34 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from proactive import reasons
 from proactive.errors import ExtractFileError
 from proactive.extract_spec import FileSpec
 from proactive.validate import REJECTED, Issue
 
-AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
+AUTO_ENCODINGS = ("utf-8", "gb18030")
 _DELIMITERS = (";", "\t", "|")
+_SEPARATOR = pa.scalar("\x1f", pa.large_string())
+
+
+@dataclass(frozen=True)
+class ExtractFile:
+    """The bytes of one extract file, as found."""
+
+    path: Path
+    data: bytes
+
+    @classmethod
+    def open(cls, path: Path) -> ExtractFile:
+        return cls(path, path.read_bytes())
+
+    def fingerprint(self, *options: object) -> str:
+        digest = hashlib.sha256(self.data)
+        digest.update(repr(options).encode())
+        return digest.hexdigest()
 
 
 @dataclass
@@ -33,67 +58,93 @@ class RawFile:
 
 
 def read_extract_file(
-    path: Path,
+    source: ExtractFile,
     spec: FileSpec,
     encoding: str | None = None,
     column_map: Mapping[str, str] | None = None,
 ) -> RawFile:
-    if path.stat().st_size == 0 or not path.read_bytes()[:4096].strip():
-        raise ExtractFileError(path.name, "file is empty")
-    last_error: UnicodeDecodeError | None = None
+    name = source.path.name
+    if not source.data[:4096].strip():
+        raise ExtractFileError(name, "file is empty")
     for candidate in (encoding,) if encoding else AUTO_ENCODINGS:
-        try:
-            raw = _parse(path, spec, _python_codec(candidate), column_map or {})
-        except UnicodeDecodeError as error:
-            last_error = error
+        codec = _codec(name, candidate, source.data)
+        if codec is None:
             continue
-        except LookupError as error:
-            raise ExtractFileError(path.name, f"unknown encoding {candidate!r}") from error
-        raw.encoding = "utf-8" if candidate == "utf-8-sig" else candidate
-        return raw
-    assert last_error is not None
-    tried = " or ".join((encoding and [encoding]) or ["UTF-8", "GB18030"])
-    raise ExtractFileError(
-        path.name, f"cannot be decoded as {tried} (bad byte at offset {last_error.start})"
-    ) from last_error
+        return _parse(source, spec, codec, column_map or {})
+    tried = encoding or "UTF-8 or GB18030"
+    offset = _bad_offset(source.data, encoding or "gb18030")
+    raise ExtractFileError(name, f"cannot be decoded as {tried} (bad byte at offset {offset})")
 
 
-def _python_codec(encoding: str) -> str:
-    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-
-
-def _parse(path: Path, spec: FileSpec, encoding: str, column_map: Mapping[str, str]) -> RawFile:
-    header = _read_header(path, encoding)
-    names = [column_map.get(name.strip(), name.strip()) for name in header]
-    _check_columns(path.name, names, spec)
-    read_kwargs = {
-        "dtype": str,
-        "keep_default_na": False,
-        "encoding": encoding,
-        "encoding_errors": "strict",
-        "header": 0,
-        "names": names,
-    }
-    issues: list[Issue] = []
+def _codec(name: str, encoding: str, data: bytes) -> str | None:
+    """The Python codec for `encoding` if the whole file decodes with it, else None."""
+    normal = encoding.lower().replace("_", "-")
+    codec = "utf-8-sig" if normal in ("utf-8", "utf8") else normal
     try:
-        frame = pd.read_csv(path, **read_kwargs)  # type: ignore[call-overload]  # kwargs typed loosely
-        frame["_line"] = np.arange(2, len(frame) + 2)
-    except pd.errors.ParserError:
-        frame, issues = _read_tolerant(path, encoding, names, spec)
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+    except LookupError as error:
+        raise ExtractFileError(name, f"unknown encoding {encoding!r}") from error
+    return codec
+
+
+def _bad_offset(data: bytes, encoding: str) -> int:
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        return getattr(error, "start", 0)
+    return 0
+
+
+def _parse(
+    source: ExtractFile, spec: FileSpec, codec: str, column_map: Mapping[str, str]
+) -> RawFile:
+    text_header = source.data.split(b"\n", 1)[0].decode(codec)
+    header = next(csv.reader([text_header]), [])
+    names = [column_map.get(name.strip(), name.strip()) for name in header]
+    _check_columns(source.path.name, names, spec)
+    issues: list[Issue] = []
+    frame = _read_fast(source.data, codec, names)
+    if frame is None:
+        frame, issues = _read_tolerant(source.data.decode(codec), names, spec)
     if frame.empty and spec.required:
-        raise ExtractFileError(path.name, "has a header but no rows")
+        raise ExtractFileError(source.path.name, "has a header but no rows")
     columns = [c.name for c in spec.columns if c.name in frame.columns]
     frame = frame[[*columns, "_line"]].fillna("")
-    frame["_hash"] = (
-        pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().view(np.int64)
-    )
+    frame["_hash"] = row_hashes(frame[columns])
+    encoding = "utf-8" if codec == "utf-8-sig" else codec
     return RawFile(frame, encoding, issues)
 
 
-def _read_header(path: Path, encoding: str) -> list[str]:
-    with path.open(encoding=encoding, errors="strict", newline="") as handle:
-        first = handle.readline()
-    return next(csv.reader([first]), [])
+def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None:
+    """pyarrow's reader, when every line is one row; None when the slow path is needed."""
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            engine="pyarrow",
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8" if codec == "utf-8-sig" else codec,  # pyarrow skips a BOM itself
+        )
+    except pd.errors.ParserError:
+        return None
+    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if newlines != len(frame) + 1:  # blank lines or line breaks inside quotes
+        return None
+    frame.columns = pd.Index(names)
+    frame["_line"] = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's raw text (SipHash, as pandas hashes)."""
+    if frame.empty:
+        return np.zeros(0, dtype=np.int64)
+    columns = [pa.array(frame[c], type=pa.large_string()) for c in frame.columns]
+    joined = pc.binary_join_element_wise(*columns, _SEPARATOR).to_numpy(zero_copy_only=False)
+    hashes: np.ndarray = pd.util.hash_array(joined, categorize=False)
+    return hashes.view(np.int64)
 
 
 def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
@@ -107,33 +158,24 @@ def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
     raise ExtractFileError(file, f"missing required column(s): {', '.join(missing)}")
 
 
-def _read_tolerant(
-    path: Path, encoding: str, names: list[str], spec: FileSpec
-) -> tuple[pd.DataFrame, list[Issue]]:
-    """The slow path, taken only when some row has too many fields: keep the good rows and
-    quarantine the others with their line numbers."""
+def _read_tolerant(text: str, names: list[str], spec: FileSpec) -> tuple[pd.DataFrame, list[Issue]]:
+    """Python's csv module: keeps the good rows with their exact line numbers and quarantines
+    rows with the wrong number of fields."""
     rows: list[list[str]] = []
     lines: list[int] = []
     issues: list[Issue] = []
-    text = path.read_text(encoding=encoding, errors="strict")
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)
     start = reader.line_num + 1
+    key_at = names.index(spec.key) if spec.key in names else -1
     for record in reader:
         if len(record) == len(names):
             rows.append(record)
             lines.append(start)
         elif any(value.strip() for value in record):
-            key = (
-                record[names.index(spec.key)]
-                if spec.key in names and len(record) > names.index(spec.key)
-                else ""
-            )
-            issues.append(
-                Issue(
-                    start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, {"fields": ",".join(record)}
-                )
-            )
+            key = record[key_at] if 0 <= key_at < len(record) else ""
+            raw = {"fields": ",".join(record)}
+            issues.append(Issue(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
         start = reader.line_num + 1
     frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame["_line"] = lines

@@ -1,4 +1,9 @@
-"""Reads and writes of the registry tables, in bulk, on an open connection."""
+"""Reads and writes of the registry tables, in bulk, on an open connection.
+
+Bulk writes bypass the ORM: rows go to the driver as tuples (executemany on SQLite, COPY on
+PostgreSQL), with dates and times as ISO text, the form SQLAlchemy itself stores on SQLite and
+PostgreSQL parses on input.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Table,
+    func,
+    insert,
+    select,
+)
 
-from proactive.models import Base, RowIssue
+from proactive.models import Base, LoadedFile, RowIssue
 from proactive.validate import Issue
 
 CHUNK = 900  # keys per IN (...) query: under every backend's bound-parameter limit
+DATE_FORMAT = "%Y-%m-%d"
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def table(name: str) -> Table:
@@ -20,7 +38,8 @@ def table(name: str) -> Table:
 
 
 def known_hashes(conn: Connection, name: str) -> np.ndarray:
-    hashes = conn.execute(select(table(name).c.row_hash)).scalars().all()
+    quoted = conn.dialect.identifier_preparer.quote(name)
+    hashes = [h for (h,) in conn.exec_driver_sql(f"SELECT row_hash FROM {quoted}")]
     return np.fromiter(hashes, dtype=np.int64, count=len(hashes))
 
 
@@ -33,43 +52,106 @@ def count(conn: Connection, name: str) -> int:
 
 
 def existing_rows(conn: Connection, name: str, key: str, keys: Sequence[str]) -> pd.DataFrame:
+    """The stored rows for these keys, typed as `typed()` types an incoming frame."""
     t = table(name)
-    frames = [
-        pd.DataFrame(
-            conn.execute(select(t).where(t.c[key].in_(chunk))).mappings().all(),
-            columns=list(t.c.keys()),
-        )
+    rows = [
+        row
         for chunk in _chunks(keys, CHUNK)
+        for row in conn.execute(select(t).where(t.c[key].in_(chunk))).mappings()
     ]
-    if not frames:
-        return pd.DataFrame(columns=list(t.c.keys()))
-    return pd.concat(frames, ignore_index=True)
+    return typed(pd.DataFrame(rows, columns=list(t.c.keys())), name)
 
 
-def insert_rows(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(table(name)), rows)
+def typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Dates and times as datetime64, numbers as floats: comparable across sources."""
+    out = frame.copy()
+    for column in out.columns:
+        kind = table(name).c[column].type if column in table(name).c else None
+        if isinstance(kind, Date | DateTime):
+            out[column] = pd.to_datetime(out[column])
+        elif isinstance(kind, Float):
+            out[column] = pd.to_numeric(out[column])
+    return out
 
 
-def update_rows(conn: Connection, name: str, key: str, rows: list[dict[str, Any]]) -> None:
-    """Rewrite whole rows by key. Bound names carry a prefix so the key can be both matched
-    and (in principle) set."""
-    if not rows:
+def _driver_values(frame: pd.DataFrame, name: str) -> list[tuple[Any, ...]]:
+    """Row tuples of driver-ready values: ISO text for dates, None for missing."""
+    columns: list[list[Any]] = []
+    for column in frame.columns:
+        series = frame[column]
+        kind = table(name).c[column].type
+        if isinstance(kind, Date):
+            values = series.dt.strftime(DATE_FORMAT)
+        elif isinstance(kind, DateTime):
+            values = series.dt.strftime(DATETIME_FORMAT)
+        elif isinstance(kind, Boolean):
+            values = series.astype(object)
+        elif isinstance(kind, Integer) and series.notna().all():
+            columns.append([int(v) for v in series])
+            continue
+        else:
+            values = series.astype(object)
+        columns.append(values.astype(object).where(series.notna(), None).tolist())
+    return list(zip(*columns, strict=True))
+
+
+def insert_frame(conn: Connection, name: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
         return
-    t = table(name)
-    columns = [c for c in rows[0] if c != key]
-    statement = (
-        update(t)
-        .where(t.c[key] == bindparam("b_" + key))
-        .values({c: bindparam("b_" + c) for c in columns})
-    )
-    conn.execute(statement, [{"b_" + k: v for k, v in row.items()} for row in rows])
+    rows = _driver_values(frame, name)
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in frame.columns)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
+        with cursor.copy(f"COPY {quote(name)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(_marks(conn, len(frame.columns)))
+    conn.exec_driver_sql(f"INSERT INTO {quote(name)} ({names}) VALUES ({marks})", rows)
+
+
+def update_frame(conn: Connection, name: str, key: str, frame: pd.DataFrame) -> None:
+    """Rewrite the given columns of the rows with these keys."""
+    if frame.empty:
+        return
+    columns = [c for c in frame.columns if c != key]
+    quote = conn.dialect.identifier_preparer.quote
+    marks = _marks(conn, len(columns) + 1)
+    assignments = ", ".join(f"{quote(c)} = {m}" for c, m in zip(columns, marks, strict=False))
+    statement = f"UPDATE {quote(name)} SET {assignments} WHERE {quote(key)} = {marks[-1]}"
+    conn.exec_driver_sql(statement, _driver_values(frame[[*columns, key]], name))
+
+
+def _marks(conn: Connection, n: int) -> list[str]:
+    return ["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n
 
 
 def insert_issues(conn: Connection, run_id: int, file: str, issues: Iterable[Issue]) -> None:
     rows = [issue.as_row(run_id, file) for issue in issues]
     if rows:
         conn.execute(insert(RowIssue), rows)
+
+
+def last_fingerprint(conn: Connection, name: str) -> tuple[str, int] | None:
+    """(sha256, rows) of the file last loaded into this table."""
+    row = conn.execute(
+        select(LoadedFile.sha256, LoadedFile.rows)
+        .where(LoadedFile.table_name == name)
+        .order_by(LoadedFile.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def record_fingerprint(
+    conn: Connection, run_id: int, name: str, file: str, sha256: str, rows: int
+) -> None:
+    conn.execute(
+        insert(LoadedFile).values(
+            run_id=run_id, table_name=name, file=file, sha256=sha256, rows=rows
+        )
+    )
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

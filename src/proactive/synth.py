@@ -115,7 +115,7 @@ class Generator:
     def __init__(self, options: SynthOptions) -> None:
         self.o = options
         self.rng = random.Random(options.seed)
-        self.serial = 0
+        self.orders: dict[tuple[str, dt.date], int] = {}
 
     # -- people ---------------------------------------------------------------------------
     def name(self) -> str:
@@ -132,10 +132,11 @@ class Generator:
         return self.o.as_of - dt.timedelta(days=age_days)
 
     def id_number(self, birth: dt.date, sex: str, local: bool) -> str:
-        self.serial += 1
         region = self.rng.choice(LOCAL_CODES if local else MIGRANT_CODES)
-        order = (self.serial * 2) % 1000 // 2 * 2 + (1 if sex == "男" else 0)
-        body = f"{region}{birth:%Y%m%d}{order % 1000:03d}"
+        taken = self.orders.get((region, birth), 0)  # 500 numbers per sex, region and day
+        self.orders[(region, birth)] = taken + 1
+        order = taken % 500 * 2 + (1 if sex == "男" else 0)
+        body = f"{region}{birth:%Y%m%d}{order:03d}"
         return body + ric.calc_check_digit(body + "0")
 
     def mobile(self, birth: dt.date) -> str:
