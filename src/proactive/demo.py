@@ -55,28 +55,19 @@ def summary_text(summary: ingest.IngestSummary) -> str:
 
 
 def people_by_street(engine: Engine) -> str:
-    street_of = func.substr(Household.division_code, 1, 9)
+    hukou_street = func.substr(Household.division_code, 1, 9)
+    permit_street = func.substr(ResidencePermit.division_code, 1, 9)
+    hukou_query = (
+        select(hukou_street, func.count())
+        .select_from(Person)
+        .join(Household, Household.household_id == Person.household_id)
+        .where(Person.hukou_status == "active")
+        .group_by(hukou_street)
+    )
+    permit_query = select(permit_street, func.count()).group_by(permit_street)
     with engine.connect() as conn:
-        hukou: dict[str, int] = dict(
-            conn.execute(
-                select(street_of, func.count())
-                .select_from(Person)
-                .join(Household, Household.household_id == Person.household_id)
-                .where(Person.hukou_status == "active")
-                .group_by(street_of)
-            )
-            .tuples()
-            .all()
-        )
-        permits: dict[str, int] = dict(
-            conn.execute(
-                select(func.substr(ResidencePermit.division_code, 1, 9), func.count()).group_by(
-                    func.substr(ResidencePermit.division_code, 1, 9)
-                )
-            )
-            .tuples()
-            .all()
-        )
+        hukou = {street: int(n) for street, n in conn.execute(hukou_query)}
+        permits = {street: int(n) for street, n in conn.execute(permit_query)}
     lines = ["people by street (active hukou / residence permit holders):"]
     for street in STREETS:
         lines.append(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ ROADS = (
 # send most people to Binjiang's industries.
 LOCAL_CODES = ("330108", "330104", "330102", "330106", "330109", "330181")
 MIGRANT_CODES = ("340104", "341222", "362426", "412726", "430124", "510104", "321102", "330302")
+FIRST_ISSUE_YEAR = 1985
 MOBILE_PREFIXES = (
     "133",
     "135",
@@ -132,7 +134,10 @@ class Generator:
         return self.o.as_of - dt.timedelta(days=age_days)
 
     def id_number(self, birth: dt.date, sex: str, local: bool) -> str:
-        region = self.rng.choice(LOCAL_CODES if local else MIGRANT_CODES)
+        # Cards were first issued from 1985: older people carry a code in use by then.
+        issued = max(birth.year, FIRST_ISSUE_YEAR)
+        codes = LOCAL_CODES if local else MIGRANT_CODES
+        region = self.rng.choice([c for c in codes if _region_valid(c, issued)])
         taken = self.orders.get((region, birth), 0)  # 500 numbers per sex, region and day
         self.orders[(region, birth)] = taken + 1
         order = taken % 500 * 2 + (1 if sex == "男" else 0)
@@ -249,6 +254,13 @@ def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
         if options.bad_rows:
             counts.bad_rows = _bad_rows(gen, persons)
     return counts
+
+
+@functools.cache
+def _region_valid(region: str, year: int) -> bool:
+    """Whether python-stdnum knows this county code as in use in that year."""
+    body = f"{region}{year}0101001"
+    return bool(ric.is_valid(body + ric.calc_check_digit(body + "0")))
 
 
 def _birthday(day: dt.date, years: int) -> dt.date:

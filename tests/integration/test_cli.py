@@ -1,0 +1,98 @@
+"""The command line end to end, in-process, against a SQLite file."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from proactive.cli import app
+from tests.factories import person, write_extract
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+
+
+def test_ingest_prints_summary_and_writes_report(env: dict[str, str], tmp_path: Path) -> None:
+    bad = person(2, sex="X")
+    directory = write_extract(tmp_path / "x", [person(1), bad])
+    result = runner.invoke(
+        app, ["ingest", str(directory), "--report-dir", str(tmp_path / "r")], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "persons.csv" in result.output
+    report = tmp_path / "r" / "ingest-1"
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    persons_summary = next(f for f in summary["files"] if f["file"] == "persons.csv")
+    assert (persons_summary["inserted"], persons_summary["rejected"]) == (1, 1)
+    with (report / "quarantine.csv").open(encoding="utf-8-sig") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["line"], row["column"], row["reason_code"]) == ("3", "sex", "bad_sex")
+    assert row["record_key"] == bad["id_number"][:6] + "********" + bad["id_number"][-4:]
+    assert bad["id_number"] not in (report / "quarantine.csv").read_text(encoding="utf-8-sig")
+
+
+def test_unreadable_file_gives_one_line_error_and_nonzero_exit(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    directory = write_extract(tmp_path / "x", [person(1)])
+    (directory / "households.csv").write_bytes(b"")
+    result = runner.invoke(app, ["ingest", str(directory)], env=env)
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["error: The extract file cannot be read: households.csv: file is empty"]
+
+
+def test_quarantine_formats_and_masking(env: dict[str, str], tmp_path: Path) -> None:
+    bad = person(2, birth_date="1966-13-01")
+    directory = write_extract(tmp_path / "x", [person(1), bad])
+    assert (
+        runner.invoke(
+            app, ["ingest", str(directory), "--report-dir", str(tmp_path)], env=env
+        ).exit_code
+        == 0
+    )
+    masked = json.loads(runner.invoke(app, ["quarantine", "--format", "json"], env=env).output)
+    assert [(r["line"], r["reason_code"]) for r in masked] == [(3, "bad_date")]
+    assert bad["id_number"] not in json.dumps(masked)
+    assert masked[0]["record_key"].startswith(bad["id_number"][:6] + "*")
+    full = runner.invoke(app, ["quarantine", "--format", "json", "--unmasked"], env=env).output
+    assert json.loads(full)[0]["record_key"] == bad["id_number"]
+    table = runner.invoke(app, ["quarantine"], env=env).output
+    assert "bad_date" in table and bad["id_number"] not in table
+    rows = list(
+        csv.DictReader(
+            runner.invoke(app, ["quarantine", "--format", "csv"], env=env).output.splitlines()
+        )
+    )
+    assert rows[0]["reason_zh"] == "日期格式错误（应为YYYY-MM-DD）"
+    with_warnings = json.loads(
+        runner.invoke(app, ["quarantine", "--format", "json", "--warnings"], env=env).output
+    )
+    assert len(with_warnings) == 1  # the good row had nothing to warn about
+
+
+def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "persons.csv" in result.output
+    for street in ("西兴街道", "长河街道", "浦沿街道"):
+        assert street in result.output
+    assert "id_checksum" in result.output  # the sprinkled bad rows are reported
+    again = runner.invoke(
+        app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
+    )
+    assert again.exit_code == 0
+    persons_line = next(
+        line for line in again.output.splitlines() if line.startswith("persons.csv")
+    )
+    rows, new, changed, same = persons_line.split()[1:5]
+    assert (new, changed) == ("0", "0")
+    assert same == rows  # the same extract again: nothing written
