@@ -89,8 +89,7 @@ def ingest(
         issues: list[tuple[str, Issue]] = []
         for spec in present:
             on_file(spec.file)
-            source = ExtractFile.open(directory / spec.file)
-            summary, file_issues = _load_file(conn, run_id, spec, source, options)
+            summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
             summaries.append(summary)
             issues += [(spec.file, issue) for issue in file_issues]
             log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
@@ -117,20 +116,22 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
 
 
 def _load_file(
-    conn: Connection, run_id: int, spec: FileSpec, source: ExtractFile, options: IngestOptions
+    conn: Connection, run_id: int, spec: FileSpec, path: Path, options: IngestOptions
 ) -> tuple[FileSummary, list[Issue]]:
     column_map = options.column_map.get(spec.file.removesuffix(".csv"))
+    source = ExtractFile.open(path)
     fingerprint = source.fingerprint(options.encoding, column_map)
     last = store.last_fingerprint(conn, spec.table)
     if last is not None and last[0] == fingerprint:
         return FileSummary(spec.file, "-", rows=last[1], unchanged=last[1], same_file=True), []
     raw = read_extract_file(source, spec, options.encoding, column_map)
+    del source  # the file's bytes: parsed now, and the largest object held
     summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
     deduped = validate.resolve_duplicates(raw.frame, spec)
     known = store.known_hashes(conn, spec.table)
     fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
     summary.unchanged = len(deduped.rows) - len(fresh)
-    checked = validate.normalise(fresh, spec, _context(conn, spec))
+    checked = validate.normalise(fresh, spec, _context(conn, spec) if len(fresh) else Context())
     written = _write(conn, run_id, spec, checked, first_load=len(known) == 0)
     issues = raw.issues + deduped.issues + checked.issues + written.issues
     store.insert_issues(conn, run_id, spec.file, issues)

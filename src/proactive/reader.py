@@ -11,6 +11,7 @@ which keeps exact line numbers and quarantines the malformed rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -31,6 +32,7 @@ from proactive.validate import REJECTED, Issue
 AUTO_ENCODINGS = ("utf-8", "gb18030")
 _DELIMITERS = (";", "\t", "|")
 _SEPARATOR = pa.scalar("\x1f", pa.large_string())
+HASH_BATCH = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,46 +69,54 @@ def read_extract_file(
     if not source.data[:4096].strip():
         raise ExtractFileError(name, "file is empty")
     for candidate in (encoding,) if encoding else AUTO_ENCODINGS:
-        codec = _codec(name, candidate, source.data)
-        if codec is None:
-            continue
-        return _parse(source, spec, codec, column_map or {})
+        raw = _parse(source, spec, _codec(name, candidate), column_map or {})
+        if raw is not None:
+            return raw
     tried = encoding or "UTF-8 or GB18030"
-    offset = _bad_offset(source.data, encoding or "gb18030")
+    offset = _bad_offset(source.data, _codec(name, encoding or "gb18030"))
     raise ExtractFileError(name, f"cannot be decoded as {tried} (bad byte at offset {offset})")
 
 
-def _codec(name: str, encoding: str, data: bytes) -> str | None:
-    """The Python codec for `encoding` if the whole file decodes with it, else None."""
+def _codec(name: str, encoding: str) -> str:
     normal = encoding.lower().replace("_", "-")
-    codec = "utf-8-sig" if normal in ("utf-8", "utf8") else normal
     try:
-        data.decode(codec)
-    except UnicodeDecodeError:
-        return None
+        codecs.lookup(normal)
     except LookupError as error:
         raise ExtractFileError(name, f"unknown encoding {encoding!r}") from error
-    return codec
+    return "utf-8-sig" if normal in ("utf-8", "utf8") else normal
 
 
-def _bad_offset(data: bytes, encoding: str) -> int:
+def _decodes(data: bytes, codec: str) -> bool:
+    return _bad_offset(data, codec) < 0
+
+
+def _bad_offset(data: bytes, codec: str) -> int:
     try:
-        data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        return getattr(error, "start", 0)
-    return 0
+        data.decode(codec)
+    except UnicodeDecodeError as error:
+        return error.start
+    return -1
 
 
 def _parse(
     source: ExtractFile, spec: FileSpec, codec: str, column_map: Mapping[str, str]
-) -> RawFile:
-    text_header = source.data.split(b"\n", 1)[0].decode(codec)
+) -> RawFile | None:
+    """The file read with this codec; None when its bytes are not in that encoding."""
+    try:
+        text_header = source.data.split(b"\n", 1)[0].decode(codec)
+    except UnicodeDecodeError:
+        return None
     header = next(csv.reader([text_header]), [])
     names = [column_map.get(name.strip(), name.strip()) for name in header]
     _check_columns(source.path.name, names, spec)
     issues: list[Issue] = []
-    frame = _read_fast(source.data, codec, names)
+    try:
+        frame = _read_fast(source.data, codec, names)
+    except UnicodeDecodeError:
+        return None
     if frame is None:
+        if not _decodes(source.data, codec):
+            return None
         frame, issues = _read_tolerant(source.data.decode(codec), names, spec)
     if frame.empty and spec.required:
         raise ExtractFileError(source.path.name, "has a header but no rows")
@@ -118,7 +128,8 @@ def _parse(
 
 
 def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None:
-    """pyarrow's reader, when every line is one row; None when the slow path is needed."""
+    """pyarrow's reader, when every line is one row; None when the slow path is needed
+    (malformed rows, or bytes that are not UTF-8: pyarrow reports both as parser errors)."""
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -139,11 +150,12 @@ def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """A 64-bit hash of each row's raw text (SipHash, as pandas hashes)."""
-    if frame.empty:
-        return np.zeros(0, dtype=np.int64)
-    columns = [pa.array(frame[c], type=pa.large_string()) for c in frame.columns]
-    joined = pc.binary_join_element_wise(*columns, _SEPARATOR).to_numpy(zero_copy_only=False)
-    hashes: np.ndarray = pd.util.hash_array(joined, categorize=False)
+    hashes = np.zeros(len(frame), dtype=np.uint64)
+    for start in range(0, len(frame), HASH_BATCH):
+        part = frame.iloc[start : start + HASH_BATCH]
+        columns = [pa.array(part[c], type=pa.large_string()) for c in part.columns]
+        joined = pc.binary_join_element_wise(*columns, _SEPARATOR).to_numpy(zero_copy_only=False)
+        hashes[start : start + len(part)] = pd.util.hash_array(joined, categorize=False)
     return hashes.view(np.int64)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from proactive.models import Base, LoadedFile, RowIssue
 from proactive.validate import Issue
 
+BATCH = 50_000  # rows converted and written at a time
 CHUNK = 900  # keys per IN (...) query: under every backend's bound-parameter limit
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -38,9 +39,16 @@ def table(name: str) -> Table:
 
 
 def known_hashes(conn: Connection, name: str) -> np.ndarray:
-    quoted = conn.dialect.identifier_preparer.quote(name)
-    hashes = [h for (h,) in conn.exec_driver_sql(f"SELECT row_hash FROM {quoted}")]
-    return np.fromiter(hashes, dtype=np.int64, count=len(hashes))
+    """Every stored row hash of the table, straight from the driver (millions of rows)."""
+    cursor = _cursor(conn)
+    cursor.execute(f"SELECT row_hash FROM {conn.dialect.identifier_preparer.quote(name)}")
+    hashes = cursor.fetchall()
+    return np.fromiter((h for (h,) in hashes), dtype=np.int64, count=len(hashes))
+
+
+def _cursor(conn: Connection) -> Any:
+    """A DBAPI cursor inside the connection's transaction."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
 
 
 def known_keys(conn: Connection, name: str, key: str) -> frozenset[str]:
@@ -96,19 +104,27 @@ def _driver_values(frame: pd.DataFrame, name: str) -> list[tuple[Any, ...]]:
 
 
 def insert_frame(conn: Connection, name: str, frame: pd.DataFrame) -> None:
-    if frame.empty:
-        return
-    rows = _driver_values(frame, name)
+    """Insert every row, a batch at a time (memory stays flat): COPY on PostgreSQL,
+    executemany elsewhere."""
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in frame.columns)
+    cursor = _cursor(conn)
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
         with cursor.copy(f"COPY {quote(name)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for batch in _batches(frame):
+                for row in _driver_values(batch, name):
+                    copy.write_row(row)
         return
     marks = ", ".join(_marks(conn, len(frame.columns)))
-    conn.exec_driver_sql(f"INSERT INTO {quote(name)} ({names}) VALUES ({marks})", rows)
+    for batch in _batches(frame):
+        cursor.executemany(
+            f"INSERT INTO {quote(name)} ({names}) VALUES ({marks})", _driver_values(batch, name)
+        )
+
+
+def _batches(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), BATCH):
+        yield frame.iloc[start : start + BATCH]
 
 
 def update_frame(conn: Connection, name: str, key: str, frame: pd.DataFrame) -> None:
