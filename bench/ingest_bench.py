@@ -124,7 +124,7 @@ def measure(phase: str, directory: Path, url: str = "", backend: str = "") -> di
     result: dict[str, object] = json.loads(output)
     result.update(phase=phase, backend=backend, peak_rss_mb=round(usage.ru_maxrss / 1024))
     print(
-        f"{backend or '-':<11}{phase:<15}{result['seconds']:>8.2f} s  {result['peak_rss_mb']:>6} MB",
+        f"{backend or '-':<11}{phase:<15}{result['seconds']:>8.2f} s {result['peak_rss_mb']:>6} MB",
         file=sys.stderr,
     )
     return result
@@ -164,7 +164,7 @@ def report(results: list[dict[str, object]], persons: int) -> None:
     base = float(by[("", "read_csv")]["seconds"])  # type: ignore[arg-type]
     text = float(by[("", "read_csv_text")]["seconds"])  # type: ignore[arg-type]
     lines = [
-        f"ingest benchmark: {persons:,} persons, {by[('', 'read_csv')]['rows']:,} rows in all files",
+        f"ingest benchmark: {persons:,} persons, {by[('', 'read_csv')]['rows']:,} rows in all",
         "| backend | phase | seconds | rows/s | peak RSS | ÷ read_csv | ÷ read_csv as text |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
