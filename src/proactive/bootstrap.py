@@ -10,7 +10,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from proactive import db, logs
-from proactive.settings import Settings
+from proactive.programs import Program, load_catalog
+from proactive.settings import ROOT, Settings
+
+JOBS = ROOT / "jobs"
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -37,3 +40,7 @@ def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
         return {}
     with Path(settings.column_map).open("rb") as handle:
         return tomllib.load(handle)
+
+
+def programs() -> dict[str, Program]:
+    return load_catalog(JOBS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,20 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from proactive import bootstrap, demo, ingest, quarantine, report, synth
+from proactive import (
+    bootstrap,
+    case_queries,
+    demo,
+    explain,
+    ingest,
+    nightly,
+    preview,
+    quarantine,
+    report,
+    review,
+    schedule,
+    synth,
+)
 from proactive.errors import ProactiveError
 from proactive.output import Format, render
 from proactive.settings import Settings
@@ -20,9 +34,21 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
+programs_app = typer.Typer(help="The program catalog in jobs/.", invoke_without_command=True)
+app.add_typer(programs_app, name="programs")
+review_app = typer.Typer(help="Cases waiting for a person's decision.")
+app.add_typer(review_app, name="review")
 err = Console(stderr=True)
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+UnmaskedOption = Annotated[bool, typer.Option(help="Show full ID and phone numbers")]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="YYYY-MM-DD (default: today, Asia/Shanghai)")
+]
+
+
+def _day(value: str | None) -> dt.date:
+    return dt.date.fromisoformat(value) if value else bootstrap.today_shanghai()
 
 
 def _fail(error: ProactiveError) -> typer.Exit:
@@ -68,7 +94,7 @@ def quarantine_command(
     fmt: FormatOption = Format.table,
     run: Annotated[int | None, typer.Option(help="Ingest run (default: the latest)")] = None,
     warnings: Annotated[bool, typer.Option(help="Also list rows loaded with a warning")] = False,
-    unmasked: Annotated[bool, typer.Option(help="Show full ID and phone numbers")] = False,
+    unmasked: UnmaskedOption = False,
 ) -> None:
     """List rejected extract rows with their reasons (ID numbers masked)."""
     engine = bootstrap.engine(Settings.from_env())
@@ -104,7 +130,17 @@ def demo_command(
     """Generate a Binjiang extract, load it, and show what came in."""
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    print(demo.run(engine, workdir, residents, bootstrap.today_shanghai(), bootstrap.utc_now))
+    print(
+        demo.run(
+            engine,
+            workdir,
+            residents,
+            bootstrap.today_shanghai(),
+            bootstrap.utc_now,
+            bootstrap.programs(),
+            settings.district_code,
+        )
+    )
 
 
 @db_app.command("upgrade")
@@ -112,3 +148,179 @@ def db_upgrade() -> None:
     """Migrate the database to the latest schema."""
     bootstrap.engine(Settings.from_env())
     print("database at head")
+
+
+@app.command("run")
+def run_command(
+    date: DateOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Report what would happen; change nothing")] = False,
+    extract: Annotated[
+        Path | None, typer.Option(help="Ingest this extract directory first")
+    ] = None,
+) -> None:
+    """The nightly run: [ingest] → cancel → detect → verify, for every day since the last run."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    options = nightly.RunOptions(
+        as_of=_day(date),
+        dry_run=dry_run,
+        extract=extract,
+        ingest=ingest.IngestOptions(column_map=bootstrap.column_map(settings)),
+    )
+    try:
+        result = nightly.run_nightly(
+            engine, bootstrap.programs(), options, bootstrap.utc_now, settings.district_code
+        )
+    except ProactiveError as error:
+        raise _fail(error) from error
+    print(demo.run_text(result))
+
+
+@app.command("runs")
+def runs_command(fmt: FormatOption = Format.table) -> None:
+    """List past nightly runs."""
+    engine = bootstrap.engine(Settings.from_env())
+    print(
+        render(case_queries.list_runs(engine), case_queries.RUN_COLUMNS, fmt, title="runs"), end=""
+    )
+
+
+@app.command("cases")
+def cases_command(
+    fmt: FormatOption = Format.table,
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List cases (ID numbers masked unless --unmasked)."""
+    engine = bootstrap.engine(Settings.from_env())
+    records = case_queries.list_cases(engine, status, program, unmasked)
+    print(render(records, case_queries.CASE_COLUMNS, fmt, title="cases"), end="")
+
+
+@app.command("explain")
+def explain_command(
+    id_number: Annotated[str, typer.Argument(help="The person's ID number")],
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    date: DateOption = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """Why a person is or is not eligible, condition by condition, and what became of their case."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    programs = bootstrap.programs()
+    chosen = {program: programs[program]} if program else programs
+    print(
+        explain.explain(
+            engine, id_number.strip().upper(), chosen, _day(date), settings.district_code, unmasked
+        )
+    )
+
+
+@programs_app.callback()
+def programs_command(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+    """List the programs with their rules in plain Chinese and English."""
+    if ctx.invoked_subcommand:
+        return
+    records = []
+    for program in bootstrap.programs().values():
+        zh, en = program.describe()
+        records.append(
+            {
+                "program": program.id,
+                "age": program.age,
+                "delivery": program.delivery,
+                "sla_days": program.sla_days,
+                "rule_zh": zh,
+                "rule_en": en,
+            }
+        )
+    columns = ("program", "age", "delivery", "sla_days", "rule_zh", "rule_en")
+    if fmt is Format.table:
+        for r in records:
+            print(f"{r['program']}\n  {r['rule_zh']}\n  {r['rule_en']}\n")
+        return
+    print(render(records, columns, fmt), end="")
+
+
+@programs_app.command("preview")
+def programs_preview(
+    program: Annotated[str, typer.Argument(help="Program id")], date: DateOption = None
+) -> None:
+    """How many people the rule matches on a day, with a masked sample; opens nothing."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    programs = bootstrap.programs()
+    if program not in programs:
+        raise _fail(ProactiveError(f"unknown program {program!r}; known: {', '.join(programs)}"))
+    result = preview.preview(engine, programs[program], _day(date), settings.district_code)
+    print(
+        f"{result.program} on {result.day}: {result.reaching_age} reach the age, "
+        f"{result.matched} match the rule"
+    )
+    print(render(result.sample, ("id_number", "name", "birth_date"), Format.table), end="")
+
+
+@review_app.command("list")
+def review_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = False) -> None:
+    """Cases waiting for review, with the reasons."""
+    engine = bootstrap.engine(Settings.from_env())
+    records = case_queries.list_cases(engine, "needs_review", None, unmasked)
+    print(render(records, case_queries.CASE_COLUMNS, fmt, title="review"), end="")
+
+
+@review_app.command("show")
+def review_show(case_id: int, unmasked: UnmaskedOption = False) -> None:
+    """One case: its checks and its history."""
+    engine = bootstrap.engine(Settings.from_env())
+    detail = case_queries.case_detail(engine, case_id, unmasked)
+    if detail is None:
+        raise _fail(review.CaseNotFound(str(case_id)))
+    print(json.dumps(detail, ensure_ascii=False, indent=2))
+
+
+def _decide(case_id: int, approve: bool, user: str, why: str) -> None:
+    engine = bootstrap.engine(Settings.from_env())
+    try:
+        status = review.decide(engine, case_id, approve, user, why, bootstrap.utc_now)
+    except ProactiveError as error:
+        raise _fail(error) from error
+    print(f"case {case_id}: {status}")
+
+
+UserOption = Annotated[str, typer.Option("--user", help="Who decides (recorded)")]
+WhyOption = Annotated[str, typer.Option("--why", help="Why (recorded)")]
+
+
+@review_app.command("approve")
+def review_approve(case_id: int, user: UserOption, why: WhyOption) -> None:
+    """Approve a case in review."""
+    _decide(case_id, True, user, why)
+
+
+@review_app.command("reject")
+def review_reject(case_id: int, user: UserOption, why: WhyOption) -> None:
+    """Reject a case in review (it is cancelled with the reason)."""
+    _decide(case_id, False, user, why)
+
+
+@app.command("schedule")
+def schedule_command() -> None:
+    """Run the nightly schedule (jobs/schedule.toml) in the foreground with APScheduler."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+
+    def job() -> None:
+        options = nightly.RunOptions(as_of=bootstrap.today_shanghai())
+        try:
+            result = nightly.run_nightly(
+                engine, bootstrap.programs(), options, bootstrap.utc_now, settings.district_code
+            )
+            print(demo.run_text(result), flush=True)
+        except ProactiveError as error:
+            err.print(f"run skipped: {error}", markup=False)
+
+    nightly_schedule = schedule.load_schedule(bootstrap.JOBS / "schedule.toml")
+    at = f"{nightly_schedule.hour:02d}:{nightly_schedule.minute:02d}"
+    err.print(f"nightly run at {at} Asia/Shanghai; Ctrl-C stops")
+    schedule.build_scheduler(nightly_schedule, job).start()

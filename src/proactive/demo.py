@@ -4,22 +4,39 @@ their part here."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from proactive import ingest, report, synth
+from proactive import case_queries, ingest, nightly, report, synth
 from proactive.binjiang import STREETS
 from proactive.models import Household, Person, ResidencePermit
+from proactive.programs import Program
 from proactive.reasons import Reason
+from proactive.run_lock import RunLocked
 
 
-def run(engine: Engine, workdir: Path, residents: int, as_of: dt.date, clock: ingest.Clock) -> str:
+def run(
+    engine: Engine,
+    workdir: Path,
+    residents: int,
+    as_of: dt.date,
+    clock: ingest.Clock,
+    programs: Mapping[str, Program],
+    district: str,
+) -> str:
     extract = workdir / "extract"
     counts = synth.write_extract(extract, synth.SynthOptions(residents=residents, as_of=as_of))
     summary = ingest.ingest(engine, extract, clock)
     where = report.write_report(summary, workdir / "reports")
+    try:
+        night = run_text(
+            nightly.run_nightly(engine, programs, nightly.RunOptions(as_of=as_of), clock, district)
+        )
+    except RunLocked as error:
+        night = f"nightly run skipped: {error}"
     return "\n".join(
         [
             f"proactive demo — 杭州市滨江区 (330108), as of {as_of:%Y-%m-%d}",
@@ -30,6 +47,10 @@ def run(engine: Engine, workdir: Path, residents: int, as_of: dt.date, clock: in
             "",
             people_by_street(engine),
             f"report: {where}",
+            "",
+            night,
+            "",
+            review_text(engine),
         ]
     )
 
@@ -73,4 +94,31 @@ def people_by_street(engine: Engine) -> str:
         lines.append(
             f"  {street.name:<6} {hukou.get(street.code, 0):>8} {permits.get(street.code, 0):>8}"
         )
+    return "\n".join(lines)
+
+
+def run_text(result: nightly.RunReport) -> str:
+    kind = "dry run (nothing written)" if result.dry_run else f"run {result.run_id}"
+    lines = [f"nightly {kind} for {result.as_of}: birthdays from {result.covered_from}"]
+    for stage, figures in result.stages.items():
+        shown = ", ".join(f"{k}={v}" for k, v in figures.items())
+        lines.append(f"  {stage:<8} {shown}")
+    return "\n".join(lines)
+
+
+def review_text(engine: Engine, limit: int = 10) -> str:
+    cases = case_queries.list_cases(engine, None, None, unmasked=False)
+    by_status: dict[str, int] = {}
+    for case in cases:
+        key = f"{case['program']}/{case['status']}"
+        by_status[key] = by_status.get(key, 0) + 1
+    lines = ["cases by program and status:"]
+    lines += [f"  {key:<36}{n:>6}" for key, n in sorted(by_status.items())]
+    waiting = [c for c in cases if c["status"] == "needs_review"]
+    if waiting:
+        lines.append(f"in review ({len(waiting)}), first {min(limit, len(waiting))}:")
+        lines += [
+            f"  #{c['case_id']:<6}{c['id_number']}  {c['program']:<20}{c['reason']}"
+            for c in waiting[:limit]
+        ]
     return "\n".join(lines)

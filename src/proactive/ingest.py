@@ -77,24 +77,36 @@ def ingest(
     options: IngestOptions = IngestOptions(),
     on_file: Callable[[str], None] = lambda _file: None,
 ) -> IngestSummary:
+    """Load the extract in one transaction of its own."""
+    with engine.begin() as conn:
+        return ingest_on(conn, directory, clock, options, on_file)
+
+
+def ingest_on(
+    conn: Connection,
+    directory: Path,
+    clock: Clock,
+    options: IngestOptions = IngestOptions(),
+    on_file: Callable[[str], None] = lambda _file: None,
+) -> IngestSummary:
+    """Load the extract inside the caller's transaction (the nightly run's)."""
     if not directory.is_dir():
         raise ExtractMissingError(f"{directory} is not a directory")
     present = [spec for spec in ALL if (directory / spec.file).is_file()]
     missing = [spec.file for spec in ALL if spec.required and spec not in present]
     if missing:
         raise ExtractMissingError(f"{directory} has no {', '.join(missing)}")
-    with engine.begin() as conn:
-        run_id = _start_run(conn, directory, clock)
-        summaries: list[FileSummary] = []
-        issues: list[tuple[str, Issue]] = []
-        for spec in present:
-            on_file(spec.file)
-            summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
-            summaries.append(summary)
-            issues += [(spec.file, issue) for issue in file_issues]
-            log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
-        result = IngestSummary(run_id, str(directory), summaries, issues)
-        _finish_run(conn, result, clock)
+    run_id = _start_run(conn, directory, clock)
+    summaries: list[FileSummary] = []
+    issues: list[tuple[str, Issue]] = []
+    for spec in present:
+        on_file(spec.file)
+        summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
+        summaries.append(summary)
+        issues += [(spec.file, issue) for issue in file_issues]
+        log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
+    result = IngestSummary(run_id, str(directory), summaries, issues)
+    _finish_run(conn, result, clock)
     return result
 
 

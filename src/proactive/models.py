@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -206,3 +207,66 @@ REGISTRY_MODELS: dict[str, type[Tracked]] = {
     "sites": Site,
     "social_workers": SocialWorker,
 }
+
+
+class Case(Base):
+    """One person's case in one program: at most one, ever (the unique key is what makes
+    detection exactly-once)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("id_number", "program", name="uq_cases_person_program"),
+        Index("ix_cases_status_program", "status", "program"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18))
+    program: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    eligible_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")  # of the latest transition
+    checks: Mapped[str] = mapped_column(Text, default="[]")  # JSON: verification results
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # the run that opened it
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CaseEvent(Base):
+    """The append-only audit log of case transitions (triggers refuse updates and deletes)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))  # "run:12" or "user:王芳"
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Run(Base):
+    """A nightly run: what it covered, what each stage did, how it ended."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    covered_from: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running|succeeded|failed
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ingest_watermark: Mapped[int] = mapped_column(Integer, default=0)  # last ingest run seen
+    stats: Mapped[str] = mapped_column(Text, default="{}")  # JSON: per-stage counts, seconds
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class RunLock(Base):
+    """At most one row per lock name: the holder of the nightly run."""
+
+    __tablename__ = "run_locks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

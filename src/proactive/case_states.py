@@ -1,0 +1,36 @@
+"""The case state machine. Every change of status goes through `check_transition`."""
+
+from __future__ import annotations
+
+from proactive.errors import ProactiveError
+
+DETECTED = "detected"
+NEEDS_REVIEW = "needs_review"
+APPROVED = "approved"
+ISSUED = "issued"
+SCHEDULED = "scheduled"
+DELIVERED = "delivered"
+CLOSED = "closed"
+CANCELLED = "cancelled"
+
+TRANSITIONS: dict[str | None, frozenset[str]] = {
+    None: frozenset({DETECTED}),
+    DETECTED: frozenset({NEEDS_REVIEW, APPROVED, CANCELLED}),
+    NEEDS_REVIEW: frozenset({APPROVED, CANCELLED}),
+    APPROVED: frozenset({ISSUED, SCHEDULED, NEEDS_REVIEW, CANCELLED}),
+    ISSUED: frozenset({SCHEDULED, CANCELLED}),
+    SCHEDULED: frozenset({DELIVERED, SCHEDULED, CANCELLED}),
+    DELIVERED: frozenset({CLOSED}),
+    CLOSED: frozenset(),
+    CANCELLED: frozenset(),
+}
+OPEN = frozenset({DETECTED, NEEDS_REVIEW, APPROVED, ISSUED, SCHEDULED})
+
+
+class InvalidTransition(ProactiveError):
+    """A case cannot move to that status"""
+
+
+def check_transition(current: str | None, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(f"{current} -> {target}")

@@ -1,0 +1,170 @@
+"""Stages of the nightly run that find people and open, verify or cancel their cases.
+
+Cost grows with events, not with the registry: birthdays come from a birth-date range on an
+index, data changes from the `changed_run_id` index, open cases from the cases table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, or_, select
+from sqlalchemy.orm import Session
+
+from proactive import case_states, casebook
+from proactive.ages import births_reaching
+from proactive.checks import has_residency, is_alive, verify
+from proactive.eligibility import assess
+from proactive.models import Case, Household, Person, ResidencePermit, WindowCertificate
+from proactive.programs import Program
+from proactive.resident_store import load_residents
+from proactive.residents import Resident
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one run covers: birthdays from `first` to `last` (the run's date), and registry
+    changes made by ingest runs after `since_ingest`."""
+
+    first: dt.date
+    last: dt.date
+    since_ingest: int
+
+
+def _years_ago(day: dt.date, years: int) -> dt.date:
+    return births_reaching(years, day, day)[1]
+
+
+def candidates(conn: Connection, programs: Mapping[str, Program], window: Window) -> set[str]:
+    """Everyone who may have become eligible in the window."""
+    found: set[str] = set()
+    for table in (Person, ResidencePermit):
+        for program in programs.values():
+            if window.first <= window.last:
+                low, high = births_reaching(program.age, window.first, window.last)
+                found.update(
+                    conn.execute(
+                        select(table.id_number).where(table.birth_date.between(low, high))
+                    ).scalars()
+                )
+        youngest = _years_ago(window.last, min(p.age for p in programs.values()))
+        found.update(
+            conn.execute(
+                select(table.id_number).where(
+                    table.changed_run_id > window.since_ingest, table.birth_date <= youngest
+                )
+            ).scalars()
+        )
+    moved_households = select(Household.household_id).where(
+        Household.changed_run_id > window.since_ingest
+    )
+    found.update(
+        conn.execute(
+            select(Person.id_number).where(Person.household_id.in_(moved_households))
+        ).scalars()
+    )
+    return found
+
+
+def open_cases(
+    session: Session,
+    programs: Mapping[str, Program],
+    window: Window,
+    district: str,
+    run_id: int | None,
+    now: dt.datetime,
+) -> Counter[str]:
+    """Open a case for every newly eligible person and program, verify it, and approve it or
+    send it to review."""
+    counts: Counter[str] = Counter()
+    conn = session.connection()
+    ids = sorted(candidates(conn, programs, window))
+    counts["candidates"] = len(ids)
+    residents = load_residents(conn, ids)
+    existing = casebook.existing_keys(session, ids)
+    actor = f"run:{run_id}" if run_id else "run:dry"
+    for id_number in ids:
+        resident = residents.get(id_number)
+        if resident is None:
+            continue
+        for program in programs.values():
+            assessment = assess(
+                resident, program, window.last, district, (id_number, program.id) in existing
+            )
+            if not assessment.eligible:
+                continue
+            eligible_on = max(assessment.reaches_age_on, window.first)
+            case = casebook.open_case(
+                session, id_number, program.id, eligible_on, run_id, actor, now
+            )
+            verdict = verify(resident, program.checks, program.blocking, window.last, district)
+            casebook.record_verdict(session, case, verdict, actor, now)
+            counts[f"opened:{program.id}"] += 1
+            counts["birthdays" if eligible_on == assessment.reaches_age_on else "catch_up"] += 1
+            counts[case.status] += 1
+    return counts
+
+
+def cancel_on_news(
+    session: Session,
+    programs: Mapping[str, Program],
+    window: Window,
+    district: str,
+    run_id: int | None,
+    now: dt.datetime,
+) -> Counter[str]:
+    """Cancel the open cases of people the latest extracts show dead, moved out of the
+    district, or already served at a window."""
+    counts: Counter[str] = Counter()
+    changed = or_(
+        Case.id_number.in_(
+            select(Person.id_number).where(Person.changed_run_id > window.since_ingest)
+        ),
+        Case.id_number.in_(
+            select(ResidencePermit.id_number).where(
+                ResidencePermit.changed_run_id > window.since_ingest
+            )
+        ),
+        Case.id_number.in_(
+            select(WindowCertificate.id_number).where(
+                WindowCertificate.changed_run_id > window.since_ingest
+            )
+        ),
+        Case.id_number.in_(
+            select(Person.id_number).where(
+                Person.household_id.in_(
+                    select(Household.household_id).where(
+                        Household.changed_run_id > window.since_ingest
+                    )
+                )
+            )
+        ),
+    )
+    cases = list(session.scalars(select(Case).where(Case.status.in_(case_states.OPEN), changed)))
+    residents = load_residents(session.connection(), [c.id_number for c in cases])
+    actor = f"run:{run_id}" if run_id else "run:dry"
+    for case in cases:
+        program = programs.get(case.program)
+        resident = residents.get(case.id_number)
+        reason = _cancel_reason(resident, program, window.last, district) if program else None
+        if reason:
+            casebook.transition(session, case, case_states.CANCELLED, actor, reason, now)
+            counts[f"cancelled:{reason.split('：')[0]}"] += 1
+    return counts
+
+
+def _cancel_reason(
+    resident: Resident | None, program: Program, day: dt.date, district: str
+) -> str | None:
+    if resident is None:
+        return "已从登记中移除：registry no longer holds the person"
+    if not is_alive(resident):
+        return "已死亡：deceased"
+    if program.id in resident.window_programs:
+        return "已在窗口领证：already issued at a service window"
+    if not has_residency(resident, day, district, program.residency):
+        return "已迁出本区：moved out of the district"
+    return None
