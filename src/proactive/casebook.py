@@ -95,11 +95,10 @@ def existing_keys(session: Session, id_numbers: Sequence[str]) -> set[tuple[str,
     keys: set[tuple[str, str]] = set()
     for start in range(0, len(id_numbers), 900):
         chunk = id_numbers[start : start + 900]
-        keys.update(
-            session.execute(
-                select(Case.id_number, Case.program).where(Case.id_number.in_(chunk))
-            ).tuples()
+        rows = session.execute(
+            select(Case.id_number, Case.program).where(Case.id_number.in_(chunk))
         )
+        keys.update((id_number, program) for id_number, program in rows)
     return keys
 
 

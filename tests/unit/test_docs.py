@@ -13,7 +13,7 @@ def test_readme_quotes_the_ci_test_command() -> None:
     command = (ROOT / ".ci" / "test-command").read_text(encoding="utf-8").strip()
     assert f"```sh\n{command}\n```" in README
     assert "```sh\npip install -e . && proactive demo\n```" in README
-    assert "bash -c \"$(cat .ci/test-command)\"" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'bash -c "$(cat .ci/test-command)"' in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_documented() -> None:
