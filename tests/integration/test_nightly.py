@@ -1,0 +1,310 @@
+"""The nightly run on real databases: exactly once, gaps, leap days, news, catch-up, the lock."""
+
+import datetime as dt
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DatabaseError
+
+from proactive import review, run_lock
+from proactive.ingest import ingest
+from proactive.models import Case, CaseEvent, Run
+from proactive.nightly import RunOptions, RunReport, run_nightly
+from proactive.programs import Program, load_catalog, load_program
+from proactive.settings import ROOT
+from tests.factories import household, make_id, person, write_csv, write_extract
+
+PROGRAMS = load_catalog(ROOT / "jobs")
+SENIOR = {"senior_certificate": PROGRAMS["senior_certificate"]}
+DISTRICT = "330108"
+D = dt.date
+ticks = itertools.count()
+
+
+def clock() -> dt.datetime:
+    return dt.datetime(2026, 11, 25, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
+
+
+def senior(n: int, birth: str, **overrides: Any) -> dict[str, str]:
+    """A person with a valid ID for the birth date; sex from the order number."""
+    fields = {
+        "id_number": make_id(birth=birth.replace("-", ""), order=n * 2 + 1),
+        "birth_date": birth,
+        "sex": "男",
+        **overrides,
+    }
+    return person(n, **fields)
+
+
+def load(
+    engine: Engine, directory: Path, rows: list[dict[str, str]], **files: list[dict[str, str]]
+) -> None:
+    write_extract(directory, rows, households=[household("HH1")])
+    for name, file_rows in files.items():
+        write_csv(directory / f"{name}.csv", file_rows)
+    ingest(engine, directory, clock)
+
+
+def run(
+    engine: Engine, day: dt.date, programs: dict[str, Program] = SENIOR, **options: Any
+) -> RunReport:
+    return run_nightly(engine, programs, RunOptions(as_of=day, **options), clock, DISTRICT)
+
+
+def cases(engine: Engine) -> dict[str, tuple[str, dt.date, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Case.id_number, Case.status, Case.eligible_on, Case.program)
+        ).all()
+    return {r.id_number: (r.status, r.eligible_on, r.program) for r in rows}
+
+
+def test_exactly_once_across_reruns(engine: Engine, tmp_path: Path) -> None:
+    load(
+        engine,
+        tmp_path / "x",
+        [senior(1, "1966-11-25"), senior(2, "1966-11-26"), senior(3, "1980-01-01")],
+    )
+    first = run(engine, D(2026, 11, 25))
+    assert first.stages["detect"]["opened:senior_certificate"] == 1
+    again = run(engine, D(2026, 11, 25))
+    assert "opened:senior_certificate" not in again.stages["detect"]
+    run(engine, D(2026, 11, 26))
+    run(engine, D(2026, 11, 26))
+    found = cases(engine)
+    assert sorted(v[1] for v in found.values()) == [D(2026, 11, 25), D(2026, 11, 26)]
+    assert {v[0] for v in found.values()} == {"approved"}
+
+
+def test_a_gap_of_several_nights_is_covered(engine: Engine, tmp_path: Path) -> None:
+    rows = [senior(n, f"1966-12-{n:02d}") for n in range(1, 11)]
+    load(engine, tmp_path / "x", rows)
+    run(engine, D(2026, 11, 30))
+    report = run(engine, D(2026, 12, 7))  # the server was off for a week
+    assert report.covered_from == D(2026, 12, 1)
+    assert sorted(v[1] for v in cases(engine).values()) == [D(2026, 12, n) for n in range(1, 8)]
+    with engine.connect() as conn:
+        assert conn.execute(select(Run.status, Run.covered_from, Run.as_of).order_by(Run.id)).all()[
+            -1
+        ] == ("succeeded", D(2026, 12, 1), D(2026, 12, 7))
+
+
+def test_leap_day_births_under_each_convention(engine: Engine, tmp_path: Path) -> None:
+    text_ = (ROOT / "jobs" / "senior_certificate.toml").read_text(encoding="utf-8")
+    (tmp_path / "p61.toml").write_text(
+        text_.replace("age = 60", "age = 61").replace('"senior_certificate"', '"p61"'),
+        encoding="utf-8",
+    )
+    (tmp_path / "p61m.toml").write_text(
+        text_.replace("age = 60", "age = 61")
+        .replace('"senior_certificate"', '"p61m"')
+        .replace('leap_day = "feb28"', 'leap_day = "mar1"'),
+        encoding="utf-8",
+    )
+    programs = {
+        p.id: p for p in (load_program(tmp_path / "p61.toml"), load_program(tmp_path / "p61m.toml"))
+    }
+    leapling = senior(1, "1964-02-29")
+    load(engine, tmp_path / "x", [leapling, senior(2, "1965-01-01")])
+    run(engine, D(2025, 2, 27), programs)
+    run(engine, D(2025, 2, 28), programs)
+    with engine.connect() as conn:
+        opened = conn.execute(
+            select(Case.program, Case.eligible_on).where(Case.id_number == leapling["id_number"])
+        ).all()
+    assert opened == [("p61", D(2025, 2, 28))]
+    run(engine, D(2025, 3, 1), programs)
+    with engine.connect() as conn:
+        opened = conn.execute(
+            select(Case.program, Case.eligible_on)
+            .where(Case.id_number == leapling["id_number"])
+            .order_by(Case.program)
+        ).all()
+    assert opened == [("p61", D(2025, 2, 28)), ("p61m", D(2025, 3, 1))]
+    # and in a leap year the day itself, under both conventions
+    assert load_program(tmp_path / "p61.toml").leap_day == "feb28"
+
+
+def test_deceased_moved_out_and_window_issued_are_not_detected(
+    engine: Engine, tmp_path: Path
+) -> None:
+    dead = senior(1, "1966-11-25", hukou_status="deceased", death_date="2026-11-01")
+    gone = senior(2, "1966-11-25", hukou_status="moved_out")
+    served = senior(3, "1966-11-25")
+    certs = [
+        {
+            "id_number": served["id_number"],
+            "program": "senior_certificate",
+            "certificate_no": "W1",
+            "issued_on": "2026-11-20",
+        }
+    ]
+    load(
+        engine,
+        tmp_path / "x",
+        [dead, gone, served, senior(4, "1966-11-25")],
+        certificates_issued=certs,
+    )
+    run(engine, D(2026, 11, 25))
+    assert list(cases(engine)) == [senior(4, "1966-11-25")["id_number"]]
+
+
+@pytest.mark.parametrize(
+    ("news", "reason"),
+    [
+        ({"hukou_status": "deceased", "death_date": "2026-11-26"}, "已死亡"),
+        ({"hukou_status": "moved_out"}, "已迁出本区"),
+        ({}, "已在窗口领证"),
+    ],
+)
+def test_open_case_is_cancelled_when_the_news_arrives(
+    engine: Engine, tmp_path: Path, news: dict[str, str], reason: str
+) -> None:
+    row = senior(1, "1966-11-25")
+    load(engine, tmp_path / "a", [row])
+    run(engine, D(2026, 11, 25))
+    assert cases(engine)[row["id_number"]][0] == "approved"
+    certs = (
+        []
+        if news
+        else [
+            {
+                "id_number": row["id_number"],
+                "program": "senior_certificate",
+                "certificate_no": "W9",
+                "issued_on": "2026-11-26",
+            }
+        ]
+    )
+    updated = {**row, **news, "updated_at": "2026-11-26 09:00:00"}
+    load(engine, tmp_path / "b", [updated], **({"certificates_issued": certs} if certs else {}))
+    report = run(engine, D(2026, 11, 26))
+    status = cases(engine)[row["id_number"]][0]
+    assert status == "cancelled"
+    with engine.connect() as conn:
+        case = conn.execute(select(Case)).one()
+        assert case.reason.startswith(reason)
+        trail = conn.execute(
+            select(CaseEvent.from_status, CaseEvent.to_status, CaseEvent.actor).order_by(
+                CaseEvent.id
+            )
+        ).all()
+    assert [(f, t) for f, t, _ in trail] == [
+        (None, "detected"),
+        ("detected", "approved"),
+        ("approved", "cancelled"),
+    ]
+    assert trail[-1][2] == f"run:{report.run_id}"
+
+
+def test_movers_in_over_60_are_caught_up(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "a", [senior(1, "1980-01-01")])
+    run(engine, D(2026, 11, 25))
+    assert cases(engine) == {}
+    newcomer = senior(2, "1950-03-03", updated_at="2026-11-26 08:00:00")
+    load(engine, tmp_path / "b", [senior(1, "1980-01-01"), newcomer])
+    report = run(engine, D(2026, 11, 26))
+    assert cases(engine)[newcomer["id_number"]][:2] == ("approved", D(2026, 11, 26))
+    assert report.stages["detect"]["catch_up"] == 1
+
+
+def test_corrected_birth_date_is_caught_up(engine: Engine, tmp_path: Path) -> None:
+    wrong = senior(1, "1966-11-25", birth_date="1976-11-25")  # flagged: disagrees with the ID
+    load(engine, tmp_path / "a", [wrong])
+    run(engine, D(2026, 11, 25))
+    assert cases(engine) == {}
+    load(
+        engine,
+        tmp_path / "b",
+        [{**wrong, "birth_date": "1966-11-25", "updated_at": "2026-11-26 08:00:00"}],
+    )
+    run(engine, D(2026, 11, 26))
+    assert cases(engine)[wrong["id_number"]][0] == "approved"
+
+
+def test_failing_check_goes_to_review_and_a_person_decides(engine: Engine, tmp_path: Path) -> None:
+    mismatch = senior(1, "1966-11-25", sex="女")
+    load(engine, tmp_path / "x", [mismatch, senior(2, "1966-11-25")])
+    run(engine, D(2026, 11, 25))
+    with engine.connect() as conn:
+        waiting = conn.execute(select(Case).where(Case.status == "needs_review")).one()
+    assert waiting.id_number == mismatch["id_number"]
+    assert "性别" in waiting.reason
+    assert (
+        review.decide(engine, waiting.id, True, "李芳", "户籍窗口核实性别登记有误，已更正", clock)
+        == "approved"
+    )
+    with engine.connect() as conn:
+        last = conn.execute(select(CaseEvent).order_by(CaseEvent.id.desc()).limit(1)).one()
+    assert (last.actor, last.to_status) == ("user:李芳", "approved")
+    assert "已更正" in last.reason
+    with pytest.raises(review.NotInReview):
+        review.decide(engine, waiting.id, False, "李芳", "again", clock)
+
+
+def test_audit_log_is_append_only(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
+    run(engine, D(2026, 11, 25))
+    for statement in ("UPDATE case_events SET reason = 'x'", "DELETE FROM case_events"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_dry_run_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
+    report = run(engine, D(2026, 11, 25), dry_run=True)
+    assert report.stages["detect"]["opened:senior_certificate"] == 1
+    assert cases(engine) == {}
+    with engine.connect() as conn:
+        assert conn.execute(select(Run)).all() == []
+
+
+def test_two_runs_never_overlap(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
+    now = clock()
+    owner = run_lock.acquire(engine, "nightly", now, dt.timedelta(hours=1))
+    with pytest.raises(run_lock.RunLocked, match="Another run is in progress"):
+        run(engine, D(2026, 11, 25))
+    assert cases(engine) == {}
+    run_lock.release(engine, "nightly", owner)
+    run(engine, D(2026, 11, 25))
+    assert len(cases(engine)) == 1
+
+
+def test_a_dead_holders_lock_expires(engine: Engine) -> None:
+    then = dt.datetime(2026, 11, 24, 18, tzinfo=dt.UTC)
+    run_lock.acquire(engine, "nightly", then, dt.timedelta(hours=3))
+    with pytest.raises(run_lock.RunLocked):
+        run_lock.acquire(engine, "nightly", then + dt.timedelta(hours=1), dt.timedelta(hours=3))
+    assert run_lock.acquire(engine, "nightly", then + dt.timedelta(hours=4), dt.timedelta(hours=3))
+
+
+def test_failed_run_is_recorded_and_the_next_covers_its_days(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
+    with pytest.raises(Exception, match="not a directory"):
+        run(engine, D(2026, 11, 25), extract=tmp_path / "missing")
+    with engine.connect() as conn:
+        assert conn.execute(select(Run.status)).scalars().all() == ["failed"]
+    assert cases(engine) == {}
+    assert run(engine, D(2026, 11, 25)).covered_from == D(2026, 11, 25)
+    assert len(cases(engine)) == 1
+
+
+def test_ids_are_masked_in_listings(engine: Engine, tmp_path: Path) -> None:
+    from proactive.case_queries import list_cases
+
+    row = senior(1, "1966-11-25")
+    load(engine, tmp_path / "x", [row])
+    run(engine, D(2026, 11, 25))
+    (listed,) = list_cases(engine, None, None, unmasked=False)
+    assert set(listed) >= {"id_number", "program", "status", "eligible_on", "reason", "updated_at"}
+    assert listed["id_number"] == row["id_number"][:6] + "********" + row["id_number"][-4:]
+    assert (
+        list_cases(engine, "approved", "senior_certificate", unmasked=True)[0]["id_number"]
+        == row["id_number"]
+    )
