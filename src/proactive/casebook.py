@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,39 +15,76 @@ from proactive.checks import Verdict
 from proactive.models import Case, CaseEvent
 
 
-def open_case(
-    session: Session,
-    id_number: str,
-    program: str,
-    eligible_on: dt.date,
-    run_id: int | None,
-    actor: str,
-    now: dt.datetime,
-) -> Case:
-    case = Case(
-        id_number=id_number,
-        program=program,
-        status=case_states.DETECTED,
-        eligible_on=eligible_on,
-        reason="",
-        checks="[]",
-        run_id=run_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(case)
+@dataclass(frozen=True)
+class NewCase:
+    id_number: str
+    program: str
+    eligible_on: dt.date
+    verdict: Verdict
+
+
+def open_cases(
+    session: Session, new: Sequence[NewCase], run_id: int | None, actor: str, now: dt.datetime
+) -> list[Case]:
+    """Open verified cases in bulk: detected, then approved or sent to review, both audited."""
+    cases: list[Case] = []
+    for item in new:
+        status, reason = _after_verification(item.verdict)
+        case_states.check_transition(None, case_states.DETECTED)
+        case_states.check_transition(case_states.DETECTED, status)
+        cases.append(
+            Case(
+                id_number=item.id_number,
+                program=item.program,
+                status=status,
+                eligible_on=item.eligible_on,
+                reason=reason,
+                checks=_checks_json(item.verdict),
+                run_id=run_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    session.add_all(cases)
     session.flush()
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor=actor,
-            from_status=None,
-            to_status=case_states.DETECTED,
-            reason="系统自动发现 detected",
+    session.add_all(
+        event
+        for case in cases
+        for event in (
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=actor,
+                from_status=None,
+                to_status=case_states.DETECTED,
+                reason="系统自动发现 detected",
+            ),
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=actor,
+                from_status=case_states.DETECTED,
+                to_status=case.status,
+                reason=case.reason,
+            ),
         )
     )
-    return case
+    session.flush()
+    return cases
+
+
+def _after_verification(verdict: Verdict) -> tuple[str, str]:
+    if verdict.approved:
+        notes = verdict.reason()
+        return case_states.APPROVED, "核验通过，自动批准" + (f"（提示：{notes}）" if notes else "")
+    return case_states.NEEDS_REVIEW, "核验未通过：" + verdict.reason()
+
+
+def _checks_json(verdict: Verdict) -> str:
+    return json.dumps(
+        [{"check": name, "passed": o.passed, "detail": o.detail} for name, o in verdict.results],
+        ensure_ascii=False,
+    )
 
 
 def transition(
@@ -66,29 +104,6 @@ def transition(
     case.status = target
     case.reason = reason
     case.updated_at = now
-
-
-def record_verdict(
-    session: Session, case: Case, verdict: Verdict, actor: str, now: dt.datetime
-) -> None:
-    case.checks = json.dumps(
-        [{"check": name, "passed": o.passed, "detail": o.detail} for name, o in verdict.results],
-        ensure_ascii=False,
-    )
-    if verdict.approved:
-        warnings = verdict.reason()
-        transition(
-            session,
-            case,
-            case_states.APPROVED,
-            actor,
-            "核验通过，自动批准" + (f"（提示：{warnings}）" if warnings else ""),
-            now,
-        )
-    else:
-        transition(
-            session, case, case_states.NEEDS_REVIEW, actor, "核验未通过：" + verdict.reason(), now
-        )
 
 
 def existing_keys(session: Session, id_numbers: Sequence[str]) -> set[tuple[str, str]]:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from proactive import case_states, casebook
@@ -41,6 +41,7 @@ def _years_ago(day: dt.date, years: int) -> dt.date:
 def candidates(conn: Connection, programs: Mapping[str, Program], window: Window) -> set[str]:
     """Everyone who may have become eligible in the window."""
     found: set[str] = set()
+    youngest = _years_ago(window.last, min(p.age for p in programs.values()))
     for table in (Person, ResidencePermit):
         for program in programs.values():
             if window.first <= window.last:
@@ -50,7 +51,6 @@ def candidates(conn: Connection, programs: Mapping[str, Program], window: Window
                         select(table.id_number).where(table.birth_date.between(low, high))
                     ).scalars()
                 )
-        youngest = _years_ago(window.last, min(p.age for p in programs.values()))
         found.update(
             conn.execute(
                 select(table.id_number).where(
@@ -63,7 +63,9 @@ def candidates(conn: Connection, programs: Mapping[str, Program], window: Window
     )
     found.update(
         conn.execute(
-            select(Person.id_number).where(Person.household_id.in_(moved_households))
+            select(Person.id_number).where(
+                Person.household_id.in_(moved_households), Person.birth_date <= youngest
+            )
         ).scalars()
     )
     return found
@@ -86,25 +88,23 @@ def open_cases(
     residents = load_residents(conn, ids)
     existing = casebook.existing_keys(session, ids)
     actor = f"run:{run_id}" if run_id else "run:dry"
+    new: list[casebook.NewCase] = []
     for id_number in ids:
         resident = residents.get(id_number)
         if resident is None:
             continue
         for program in programs.values():
-            assessment = assess(
-                resident, program, window.last, district, (id_number, program.id) in existing
-            )
+            has_case = (id_number, program.id) in existing
+            assessment = assess(resident, program, window.last, district, has_case)
             if not assessment.eligible:
                 continue
             eligible_on = max(assessment.reaches_age_on, window.first)
-            case = casebook.open_case(
-                session, id_number, program.id, eligible_on, run_id, actor, now
-            )
             verdict = verify(resident, program.checks, program.blocking, window.last, district)
-            casebook.record_verdict(session, case, verdict, actor, now)
+            new.append(casebook.NewCase(id_number, program.id, eligible_on, verdict))
             counts[f"opened:{program.id}"] += 1
             counts["birthdays" if eligible_on == assessment.reaches_age_on else "catch_up"] += 1
-            counts[case.status] += 1
+    for case in casebook.open_cases(session, new, run_id, actor, now):
+        counts[case.status] += 1
     return counts
 
 
@@ -119,31 +119,27 @@ def cancel_on_news(
     """Cancel the open cases of people the latest extracts show dead, moved out of the
     district, or already served at a window."""
     counts: Counter[str] = Counter()
-    changed = or_(
-        Case.id_number.in_(
-            select(Person.id_number).where(Person.changed_run_id > window.since_ingest)
-        ),
-        Case.id_number.in_(
-            select(ResidencePermit.id_number).where(
-                ResidencePermit.changed_run_id > window.since_ingest
+    conn = session.connection()
+    since = window.since_ingest
+    moved = select(Household.household_id).where(Household.changed_run_id > since)
+    changed: set[str] = set()
+    for query in (
+        select(Person.id_number).where(Person.changed_run_id > since),
+        select(ResidencePermit.id_number).where(ResidencePermit.changed_run_id > since),
+        select(WindowCertificate.id_number).where(WindowCertificate.changed_run_id > since),
+        select(Person.id_number).where(Person.household_id.in_(moved)),
+    ):
+        changed.update(conn.execute(query).scalars())
+    ordered = sorted(changed)
+    cases = [
+        case
+        for start in range(0, len(ordered), 900)
+        for case in session.scalars(
+            select(Case).where(
+                Case.id_number.in_(ordered[start : start + 900]), Case.status.in_(case_states.OPEN)
             )
-        ),
-        Case.id_number.in_(
-            select(WindowCertificate.id_number).where(
-                WindowCertificate.changed_run_id > window.since_ingest
-            )
-        ),
-        Case.id_number.in_(
-            select(Person.id_number).where(
-                Person.household_id.in_(
-                    select(Household.household_id).where(
-                        Household.changed_run_id > window.since_ingest
-                    )
-                )
-            )
-        ),
-    )
-    cases = list(session.scalars(select(Case).where(Case.status.in_(case_states.OPEN), changed)))
+        )
+    ]
     residents = load_residents(session.connection(), [c.id_number for c in cases])
     actor = f"run:{run_id}" if run_id else "run:dry"
     for case in cases:
