@@ -25,7 +25,9 @@ def env(tmp_path: Path) -> dict[str, str]:
         person(3, id_number=make_id(birth="19900101", order=15), birth_date="1990-01-01", sex="男"),
     ]
     directory = write_extract(tmp_path / "x", rows, households=[household("HH1")])
-    result = runner.invoke(app, ["ingest", str(directory), "--report-dir", str(tmp_path)], env=environment)
+    result = runner.invoke(
+        app, ["ingest", str(directory), "--report-dir", str(tmp_path)], env=environment
+    )
     assert result.exit_code == 0, result.output
     return environment
 
@@ -40,7 +42,11 @@ def test_programs_are_listed_in_plain_language(env: dict[str, str]) -> None:
     output = invoke(env, "programs")
     assert "senior_certificate" in output and "年满60周岁" in output and "turns 80" in output
     listed = json.loads(invoke(env, "programs", "--format", "json"))
-    assert [p["program"] for p in listed] == ["centenarian_visit", "high_age_allowance", "senior_certificate"]
+    assert [p["program"] for p in listed] == [
+        "centenarian_visit",
+        "high_age_allowance",
+        "senior_certificate",
+    ]
 
 
 def test_preview_counts_and_masks_before_anything_is_opened(env: dict[str, str]) -> None:
@@ -60,17 +66,26 @@ def test_run_cases_review_and_explain(env: dict[str, str]) -> None:
     assert [(r["as_of"], r["status"]) for r in runs] == [("2026-11-25", "succeeded")]
     listed = json.loads(invoke(env, "cases", "--format", "json"))
     assert {c["status"] for c in listed} == {"approved", "needs_review"}
-    assert all(set(c) >= {"id_number", "program", "status", "eligible_on", "reason", "updated_at"} for c in listed)
+    assert all(
+        set(c) >= {"id_number", "program", "status", "eligible_on", "reason", "updated_at"}
+        for c in listed
+    )
     assert BIRTHDAY not in json.dumps(listed)
     waiting = json.loads(invoke(env, "review", "list", "--format", "json"))
     assert len(waiting) == 1 and "性别" in waiting[0]["reason"]
     case_id = str(waiting[0]["case_id"])
     shown = json.loads(invoke(env, "review", "show", case_id))
     assert [e["to"] for e in shown["events"]] == ["detected", "needs_review"]
-    assert "approved" in invoke(env, "review", "approve", case_id, "--user", "李芳", "--why", "户籍核实")
-    refused = runner.invoke(app, ["review", "reject", case_id, "--user", "李芳", "--why", "x"], env=env)
+    assert "approved" in invoke(
+        env, "review", "approve", case_id, "--user", "李芳", "--why", "户籍核实"
+    )
+    refused = runner.invoke(
+        app, ["review", "reject", case_id, "--user", "李芳", "--why", "x"], env=env
+    )
     assert refused.exit_code != 0 and "not waiting for review" in refused.output
-    explained = invoke(env, "explain", BIRTHDAY, "--program", "senior_certificate", "--date", "2026-11-25")
+    explained = invoke(
+        env, "explain", BIRTHDAY, "--program", "senior_certificate", "--date", "2026-11-25"
+    )
     assert "✓ age" in explained and "case #" in explained and BIRTHDAY not in explained
     young = invoke(env, "explain", make_id(birth="19900101", order=15), "--date", "2026-11-25")
     assert "✗ age" in young
