@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from proactive.models import IngestRun, Run
 from proactive.programs import Program
 
 LOCK = "nightly"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ def _run(
             started = time.perf_counter()
             counts: Counter[str] = stage(session, programs, window, district, run_id, now)
             report.stages[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
+            log.info(
+                f"run.{name}",
+                extra={"run_id": run_id, "as_of": options.as_of, **report.stages[name]},
+            )
         if options.dry_run:
             session.rollback()
             return report
@@ -111,6 +117,9 @@ def _run(
         return report
     except Exception as error:
         session.rollback()
+        log.error(
+            "run.failed", extra={"run_id": run_id, "as_of": options.as_of, "error": repr(error)}
+        )
         if run_id is not None:
             _fail(engine, run_id, clock, error)
         raise
