@@ -20,6 +20,7 @@ from proactive.checks import has_residency, is_alive, verify
 from proactive.eligibility import assess
 from proactive.models import Case, Household, Person, ResidencePermit, WindowCertificate
 from proactive.programs import Program
+from proactive.registry_store import refresh_statistics
 from proactive.resident_store import load_residents
 from proactive.residents import Resident
 
@@ -105,6 +106,7 @@ def open_cases(
             counts["birthdays" if eligible_on == assessment.reaches_age_on else "catch_up"] += 1
     for case in casebook.open_cases(session, new, run_id, actor, now):
         counts[case.status] += 1
+    refresh_statistics(conn, "cases", len(new))
     return counts
 
 

@@ -149,6 +149,7 @@ def _load_file(
     store.insert_issues(conn, run_id, spec.file, issues)
     store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
     summary.inserted, summary.updated = written.inserted, written.updated
+    store.refresh_statistics(conn, spec.table, written.inserted + written.updated)
     summary.unchanged += written.same
     summary.rejected = sum(1 for i in issues if i.severity == REJECTED)
     summary.warnings = sum(1 for i in issues if i.severity == WARNING)

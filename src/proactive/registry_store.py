@@ -173,3 +173,14 @@ def record_fingerprint(
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+ANALYZE_AFTER = 1_000  # rows written to a table before its planner statistics are refreshed
+
+
+def refresh_statistics(conn: Connection, name: str, rows_written: int) -> None:
+    """After a bulk write, PostgreSQL's planner needs fresh statistics to keep choosing the
+    change indexes (autovacuum would get there, but maybe not before tonight's run). SQLite's
+    planner already prefers them."""
+    if conn.dialect.name == "postgresql" and rows_written >= ANALYZE_AFTER:
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")

@@ -5,6 +5,7 @@ sprinkling of bad rows. No real person is described; every ID number is made up.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import functools
@@ -45,6 +46,7 @@ ROADS = (
 LOCAL_CODES = ("330108", "330104", "330102", "330106", "330109", "330181")
 MIGRANT_CODES = ("340104", "341222", "362426", "412726", "430124", "510104", "321102", "330302")
 FIRST_ISSUE_YEAR = 1985
+MILESTONE_AGES = (60, 80, 100)
 MOBILE_PREFIXES = (
     "133",
     "135",
@@ -118,6 +120,15 @@ class Generator:
         self.o = options
         self.rng = random.Random(options.seed)
         self.orders: dict[tuple[str, dt.date], int] = {}
+        # Only the chosen people reach a program's age on the day: others born on such a
+        # day are moved a day earlier, so benchmarks of any size open the same number.
+        self.milestones = {_birthday(options.as_of, years) for years in MILESTONE_AGES}
+        if options.as_of.month == 2 and options.as_of.day == 28:
+            self.milestones |= {
+                dt.date(options.as_of.year - y, 2, 29)
+                for y in MILESTONE_AGES
+                if calendar.isleap(options.as_of.year - y)
+            }
 
     # -- people ---------------------------------------------------------------------------
     def name(self) -> str:
@@ -131,7 +142,8 @@ class Generator:
         rng = self.rng
         low, high, _ = rng.choices(AGE_BANDS, weights=[b[2] for b in AGE_BANDS])[0]
         age_days = rng.randint(low * 365 + 1, high * 365 + 364)
-        return self.o.as_of - dt.timedelta(days=age_days)
+        birth = self.o.as_of - dt.timedelta(days=age_days)
+        return birth - dt.timedelta(days=1) if birth in self.milestones else birth
 
     def id_number(self, birth: dt.date, sex: str, local: bool) -> str:
         # Cards were first issued from 1985: older people carry a code in use by then.
