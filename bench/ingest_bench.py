@@ -21,12 +21,12 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measured import run_phase
 
 OUT = Path(__file__).resolve().parent / "out"
 AS_OF = dt.date(2026, 11, 25)
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        print(json.dumps(run_phase(args.phase, Path(args.dir), args.db)))
+        print(json.dumps(phase_result(args.phase, Path(args.dir), args.db)))
         return
     extract, changed, crlf = prepare(args.persons)
     results: list[dict[str, object]] = []
@@ -112,25 +112,17 @@ def reset(backend: str, url: str) -> None:
 
 
 def measure(phase: str, directory: Path, url: str = "", backend: str = "") -> dict[str, object]:
-    command = [sys.executable, __file__, "--phase", phase, "--dir", str(directory), "--db", url]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, env={**os.environ, "PROACTIVE_LOG_LEVEL": "ERROR"}
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    assert process.stdout is not None
-    output = process.stdout.read()
-    if status != 0:
-        raise SystemExit(f"phase {phase} failed")
-    result: dict[str, object] = json.loads(output)
-    result.update(phase=phase, backend=backend, peak_rss_mb=round(usage.ru_maxrss / 1024))
+    result = run_phase(__file__, "--phase", phase, "--dir", str(directory), "--db", url)
+    result.update(phase=phase, backend=backend)
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
     print(
-        f"{backend or '-':<11}{phase:<15}{result['seconds']:>8.2f} s {result['peak_rss_mb']:>6} MB",
+        f"{backend or '-':<11}{phase:<15}{seconds:>8.2f} s {result['peak_rss_mb']:>6} MB",
         file=sys.stderr,
     )
     return result
 
 
-def run_phase(phase: str, directory: Path, url: str) -> dict[str, object]:
+def phase_result(phase: str, directory: Path, url: str) -> dict[str, object]:
     files = sorted(directory.glob("*.csv"))
     if phase.startswith("read_csv"):
         import pandas as pd

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measured import run_phase
 
 OUT = Path(__file__).resolve().parent / "out"
 DAY = dt.date(2026, 11, 25)
@@ -74,20 +74,9 @@ def reset(backend: str, url: str, size: int) -> None:
 
 
 def measure(name: str, url: str, extract: Path) -> dict[str, object]:
-    command = [sys.executable, __file__, "--phase", name, "--db", url, "--dir", str(extract)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, env={**os.environ, "PROACTIVE_LOG_LEVEL": "ERROR"}
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    assert process.stdout is not None
-    if status != 0:
-        raise SystemExit(f"phase {name} failed")
-    result: dict[str, object] = json.loads(process.stdout.read())
-    result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
-    print(
-        f"{name:<8} {url:<60} {result['seconds']:>8.2f} s {result['peak_rss_mb']:>6} MB",
-        file=sys.stderr,
-    )
+    result = run_phase(__file__, "--phase", name, "--db", url, "--dir", str(extract))
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    print(f"{name:<8} {url:<60} {seconds:>8.2f} s {result['peak_rss_mb']:>6} MB", file=sys.stderr)
     return result
 
 

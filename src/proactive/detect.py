@@ -35,6 +35,21 @@ class Window:
     since_ingest: int
 
 
+@dataclass(frozen=True)
+class Stage:
+    """What every stage of a run works with."""
+
+    programs: Mapping[str, Program]
+    window: Window
+    district: str
+    run_id: int | None  # None in a dry run
+    now: dt.datetime
+
+    @property
+    def actor(self) -> str:
+        return f"run:{self.run_id}" if self.run_id else "run:dry"
+
+
 def _years_ago(day: dt.date, years: int) -> dt.date:
     return births_reaching(years, day, day)[1]
 
@@ -72,57 +87,44 @@ def candidates(conn: Connection, programs: Mapping[str, Program], window: Window
     return found
 
 
-def open_cases(
-    session: Session,
-    programs: Mapping[str, Program],
-    window: Window,
-    district: str,
-    run_id: int | None,
-    now: dt.datetime,
-) -> Counter[str]:
+def open_cases(session: Session, stage: Stage) -> Counter[str]:
     """Open a case for every newly eligible person and program, verify it, and approve it or
     send it to review."""
     counts: Counter[str] = Counter()
     conn = session.connection()
-    ids = sorted(candidates(conn, programs, window))
+    ids = sorted(candidates(conn, stage.programs, stage.window))
     counts["candidates"] = len(ids)
     residents = load_residents(conn, ids)
     existing = casebook.existing_keys(session, ids)
-    actor = f"run:{run_id}" if run_id else "run:dry"
     new: list[casebook.NewCase] = []
     for id_number in ids:
         resident = residents.get(id_number)
         if resident is None:
             continue
-        for program in programs.values():
+        for program in stage.programs.values():
             has_case = (id_number, program.id) in existing
-            assessment = assess(resident, program, window.last, district, has_case)
+            assessment = assess(resident, program, stage.window.last, stage.district, has_case)
             if not assessment.eligible:
                 continue
-            eligible_on = max(assessment.reaches_age_on, window.first)
-            verdict = verify(resident, program.checks, program.blocking, window.last, district)
+            eligible_on = max(assessment.reaches_age_on, stage.window.first)
+            verdict = verify(
+                resident, program.checks, program.blocking, stage.window.last, stage.district
+            )
             new.append(casebook.NewCase(id_number, program.id, eligible_on, verdict))
             counts[f"opened:{program.id}"] += 1
             counts["birthdays" if eligible_on == assessment.reaches_age_on else "catch_up"] += 1
-    for case in casebook.open_cases(session, new, run_id, actor, now):
+    for case in casebook.open_cases(session, new, stage.run_id, stage.actor, stage.now):
         counts[case.status] += 1
     refresh_statistics(conn, "cases", len(new))
     return counts
 
 
-def cancel_on_news(
-    session: Session,
-    programs: Mapping[str, Program],
-    window: Window,
-    district: str,
-    run_id: int | None,
-    now: dt.datetime,
-) -> Counter[str]:
+def cancel_on_news(session: Session, stage: Stage) -> Counter[str]:
     """Cancel the open cases of people the latest extracts show dead, moved out of the
     district, or already served at a window."""
     counts: Counter[str] = Counter()
     conn = session.connection()
-    since = window.since_ingest
+    since = stage.window.since_ingest
     moved = select(Household.household_id).where(Household.changed_run_id > since)
     changed: set[str] = set()
     for query in (
@@ -143,13 +145,18 @@ def cancel_on_news(
         )
     ]
     residents = load_residents(session.connection(), [c.id_number for c in cases])
-    actor = f"run:{run_id}" if run_id else "run:dry"
     for case in cases:
-        program = programs.get(case.program)
+        program = stage.programs.get(case.program)
         resident = residents.get(case.id_number)
-        reason = _cancel_reason(resident, program, window.last, district) if program else None
+        reason = (
+            _cancel_reason(resident, program, stage.window.last, stage.district)
+            if program
+            else None
+        )
         if reason:
-            casebook.transition(session, case, case_states.CANCELLED, actor, reason, now)
+            casebook.transition(
+                session, case, case_states.CANCELLED, stage.actor, reason, stage.now
+            )
             counts[f"cancelled:{reason.split('：')[0]}"] += 1
     return counts
 

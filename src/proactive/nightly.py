@@ -55,11 +55,8 @@ def run_nightly(
     clock: Clock,
     district: str,
 ) -> RunReport:
-    owner = run_lock.acquire(engine, LOCK, clock(), options.lock_ttl)
-    try:
+    with run_lock.held(engine, LOCK, clock(), options.lock_ttl):
         return _run(engine, programs, options, clock, district)
-    finally:
-        run_lock.release(engine, LOCK, owner)
 
 
 def _run(
@@ -91,10 +88,10 @@ def _run(
             }
         latest = session.execute(select(func.max(IngestRun.id))).scalar() or 0
         window = detect.Window(covered_from, options.as_of, since_ingest)
-        now = clock()
+        context = detect.Stage(programs, window, district, run_id, clock())
         for name, stage in (("cancel", detect.cancel_on_news), ("detect", detect.open_cases)):
             started = time.perf_counter()
-            counts: Counter[str] = stage(session, programs, window, district, run_id, now)
+            counts: Counter[str] = stage(session, context)
             report.stages[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
             log.info(
                 f"run.{name}",

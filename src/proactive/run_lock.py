@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +47,15 @@ def acquire(engine: Engine, name: str, now: dt.datetime, ttl: dt.timedelta) -> s
         if taken.rowcount != 1:
             raise RunLocked("another run took over an expired lock just now")
     return owner
+
+
+@contextmanager
+def held(engine: Engine, name: str, now: dt.datetime, ttl: dt.timedelta) -> Iterator[str]:
+    owner = acquire(engine, name, now, ttl)
+    try:
+        yield owner
+    finally:
+        release(engine, name, owner)
 
 
 def release(engine: Engine, name: str, owner: str) -> None:
