@@ -8,7 +8,9 @@ reach it on 28 February; under `mar1`, on 1 March.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 LeapDay = Literal["feb28", "mar1"]
@@ -30,12 +32,28 @@ def age_on(birth: dt.date, day: dt.date, leap_day: LeapDay = "feb28") -> int:
     return years if anniversary(birth, years, leap_day) <= day else years - 1
 
 
-def births_reaching(years: int, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
-    """A birth-date range that contains everyone reaching `years` between `first` and `last`
-    (a day wider on each side for 29 February; filter exactly with `anniversary`)."""
-    return _years_before(first, years) - dt.timedelta(days=1), _years_before(
-        last, years
-    ) + dt.timedelta(days=1)
+@dataclass(frozen=True)
+class BirthRange:
+    """Birth dates of everyone reaching an age in a window of days: a range, plus 29 February
+    of a year whose people reach the age on 28 February or 1 March of a common year."""
+
+    low: dt.date
+    high: dt.date
+    leap_days: tuple[dt.date, ...]
+
+
+def births_reaching(years: int, first: dt.date, last: dt.date) -> BirthRange:
+    leap_days = tuple(
+        dt.date(year - years, 2, 29)
+        for year in range(first.year, last.year + 1)
+        if calendar.isleap(year - years)
+        and not calendar.isleap(year)
+        and (first <= dt.date(year, 2, 28) <= last or first <= dt.date(year, 3, 1) <= last)
+    )
+    low = _years_before(first, years)
+    if (first.month, first.day) == (2, 29) and low.day == 28:  # nobody's anniversary is 29 Feb
+        low = low + dt.timedelta(days=1)
+    return BirthRange(low, _years_before(last, years), leap_days)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
 from proactive import case_states, casebook
@@ -51,7 +51,8 @@ class Stage:
 
 
 def _years_ago(day: dt.date, years: int) -> dt.date:
-    return births_reaching(years, day, day)[1]
+    """A birth date no one born after is `years` old on `day` (a day to spare for 29 February)."""
+    return births_reaching(years, day, day).high + dt.timedelta(days=1)
 
 
 def candidates(conn: Connection, programs: Mapping[str, Program], window: Window) -> set[str]:
@@ -61,12 +62,12 @@ def candidates(conn: Connection, programs: Mapping[str, Program], window: Window
     for table in (Person, ResidencePermit):
         for program in programs.values():
             if window.first <= window.last:
-                low, high = births_reaching(program.age, window.first, window.last)
-                found.update(
-                    conn.execute(
-                        select(table.id_number).where(table.birth_date.between(low, high))
-                    ).scalars()
+                births = births_reaching(program.age, window.first, window.last)
+                in_range = table.birth_date.between(births.low, births.high)
+                query = select(table.id_number).where(
+                    or_(in_range, table.birth_date.in_(births.leap_days))
                 )
+                found.update(conn.execute(query).scalars())
         found.update(
             conn.execute(
                 select(table.id_number).where(

@@ -30,12 +30,23 @@ def test_age_on_around_a_leap_birthday() -> None:
     assert age_on(birth, D(2025, 3, 1), "mar1") == 61
 
 
-def test_birth_range_covers_every_anniversary_in_the_window() -> None:
-    first, last = D(2025, 2, 20), D(2025, 3, 5)
-    low, high = births_reaching(61, first, last)
-    day = D(1963, 1, 1)
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (D(2025, 2, 20), D(2025, 3, 5)),
+        (D(2025, 2, 28), D(2025, 2, 28)),
+        (D(2025, 3, 1), D(2025, 3, 1)),
+        (D(2026, 11, 25), D(2026, 11, 25)),
+        (D(2024, 2, 29), D(2024, 2, 29)),
+    ],
+)
+def test_birth_range_is_exactly_the_anniversaries_in_the_window(
+    first: dt.date, last: dt.date
+) -> None:
+    births = births_reaching(61, first, last)
+    day = D(1962, 1, 1)
     while day < D(1965, 1, 1):
-        for convention in ("feb28", "mar1"):
-            if first <= anniversary(day, 61, convention) <= last:  # type: ignore[arg-type]
-                assert low <= day <= high
+        selected = births.low <= day <= births.high or day in births.leap_days
+        reaching = {anniversary(day, 61, c) for c in ("feb28", "mar1")}  # type: ignore[arg-type]
+        assert selected == any(first <= r <= last for r in reaching), day
         day += dt.timedelta(days=1)
