@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from proactive import case_states
 from proactive.checks import Verdict
 from proactive.models import Case, CaseEvent
+from proactive.registry_store import chunks
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,7 @@ def transition(
 
 def existing_keys(session: Session, id_numbers: Sequence[str]) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
-    for start in range(0, len(id_numbers), 900):
-        chunk = id_numbers[start : start + 900]
+    for chunk in chunks(id_numbers):
         rows = session.execute(
             select(Case.id_number, Case.program).where(Case.id_number.in_(chunk))
         )

@@ -20,7 +20,7 @@ from proactive.checks import has_residency, is_alive, verify
 from proactive.eligibility import assess
 from proactive.models import Case, Household, Person, ResidencePermit, WindowCertificate
 from proactive.programs import Program
-from proactive.registry_store import refresh_statistics
+from proactive.registry_store import chunks, refresh_statistics
 from proactive.resident_store import load_residents
 from proactive.residents import Resident
 
@@ -138,11 +138,9 @@ def cancel_on_news(session: Session, stage: Stage) -> Counter[str]:
     ordered = sorted(changed)
     cases = [
         case
-        for start in range(0, len(ordered), 900)
+        for chunk in chunks(ordered)
         for case in session.scalars(
-            select(Case).where(
-                Case.id_number.in_(ordered[start : start + 900]), Case.status.in_(case_states.OPEN)
-            )
+            select(Case).where(Case.id_number.in_(chunk), Case.status.in_(case_states.OPEN))
         )
     ]
     residents = load_residents(session.connection(), [c.id_number for c in cases])

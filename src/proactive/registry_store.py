@@ -64,7 +64,7 @@ def existing_rows(conn: Connection, name: str, key: str, keys: Sequence[str]) ->
     t = table(name)
     rows = [
         row
-        for chunk in _chunks(keys, CHUNK)
+        for chunk in chunks(keys)
         for row in conn.execute(select(t).where(t.c[key].in_(chunk))).mappings()
     ]
     return typed(pd.DataFrame(rows, columns=list(t.c.keys())), name)
@@ -170,7 +170,8 @@ def record_fingerprint(
     )
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """Keys in slices small enough for one IN (...) query."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, select
 
 from proactive.models import Household, Person, ResidencePermit, WindowCertificate
+from proactive.registry_store import chunks
 from proactive.residents import HukouRecord, PermitRecord, Resident
-
-CHUNK = 900
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 def load_residents(conn: Connection, id_numbers: Iterable[str]) -> dict[str, Resident]:
@@ -23,7 +17,7 @@ def load_residents(conn: Connection, id_numbers: Iterable[str]) -> dict[str, Res
     hukou: dict[str, tuple[HukouRecord, str | None, str]] = {}
     permits: dict[str, tuple[PermitRecord, str | None]] = {}
     windows: dict[str, set[str]] = defaultdict(set)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         person_rows = conn.execute(
             select(
                 Person.id_number,
@@ -103,7 +97,7 @@ def _household_mobiles(
 ) -> dict[str, list[tuple[str, str]]]:
     """Per household, its living members' mobiles, eldest first."""
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for chunk in _chunks(households):
+    for chunk in chunks(households):
         rows = conn.execute(
             select(Person.household_id, Person.id_number, Person.mobile)
             .where(
