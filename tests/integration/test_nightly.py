@@ -308,3 +308,36 @@ def test_ids_are_masked_in_listings(engine: Engine, tmp_path: Path) -> None:
         list_cases(engine, "approved", "senior_certificate", unmasked=True)[0]["id_number"]
         == row["id_number"]
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "permit_name", "status", "words"),
+    [
+        ({"sex": "女"}, None, "needs_review", "性别"),
+        ({"birth_date": "1966-11-24"}, None, "needs_review", "出生日期"),
+        ({}, "王方", "needs_review", "姓名不一致"),
+        ({"mobile": ""}, None, "approved", "无有效手机号"),  # not blocking: a note on the approval
+    ],
+)
+def test_each_verification_check_on_the_database(
+    engine: Engine,
+    tmp_path: Path,
+    overrides: dict[str, str],
+    permit_name: str | None,
+    status: str,
+    words: str,
+) -> None:
+    from tests.factories import permit
+
+    row = senior(1, "1966-11-25", **overrides)
+    files = {}
+    if permit_name:
+        files["residence_permits"] = [
+            permit(1, id_number=row["id_number"], name=permit_name, sex="男")
+        ]
+    load(engine, tmp_path / "x", [row], **files)
+    run(engine, D(2026, 11, 24) if overrides.get("birth_date") else D(2026, 11, 25))
+    with engine.connect() as conn:
+        case = conn.execute(select(Case)).one()
+    assert case.status == status
+    assert words in case.reason
