@@ -73,9 +73,10 @@ Mask = pd.Series | np.ndarray
 
 
 def _issues(
-    raw: pd.DataFrame, mask: Mask, column: str, reason: Reason, severity: str, key: str
+    raw: pd.DataFrame, mask: Mask | None, column: str, reason: Reason, severity: str, key: str
 ) -> list[Issue]:
-    picked = raw[np.asarray(mask, dtype=bool)]
+    """One issue per row of `raw` picked by `mask` (every row when None)."""
+    picked = raw if mask is None else raw[np.asarray(mask, dtype=bool)]
     if picked.empty:
         return []
     data_columns = [c for c in picked.columns if c not in META]
@@ -113,7 +114,7 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
         drop[losers.index] = True
         issues += _issues(
             losers,
-            np.ones(len(losers), bool),
+            None,
             spec.updated_at or spec.key,
             reasons.SUPERSEDED,
             WARNING,
@@ -126,7 +127,7 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
             drop[extra] = True
             issues += _issues(
                 winners.loc[extra],
-                np.ones(len(extra), bool),
+                None,
                 spec.key,
                 reasons.DUPLICATE_ROW,
                 WARNING,
@@ -136,7 +137,7 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
             drop[winners.index] = True
             issues += _issues(
                 winners,
-                np.ones(len(winners), bool),
+                None,
                 spec.key,
                 reasons.DUPLICATE_CONFLICT,
                 REJECTED,
