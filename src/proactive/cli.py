@@ -17,12 +17,14 @@ from proactive import (
     demo,
     explain,
     ingest,
+    keys,
     nightly,
     preview,
     quarantine,
     report,
     review,
     schedule,
+    signing,
     synth,
 )
 from proactive.errors import ProactiveError
@@ -38,6 +40,10 @@ programs_app = typer.Typer(help="The program catalog in jobs/.", invoke_without_
 app.add_typer(programs_app, name="programs")
 review_app = typer.Typer(help="Cases waiting for a person's decision.")
 app.add_typer(review_app, name="review")
+keys_app = typer.Typer(help="The district's certificate signing keys.")
+app.add_typer(keys_app, name="keys")
+certificates_app = typer.Typer(help="Certificates and their signed QR codes.")
+app.add_typer(certificates_app, name="certificates")
 err = Console(stderr=True)
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
@@ -324,3 +330,33 @@ def schedule_command() -> None:
     at = f"{nightly_schedule.hour:02d}:{nightly_schedule.minute:02d}"
     err.print(f"nightly run at {at} Asia/Shanghai; Ctrl-C stops")
     schedule.build_scheduler(nightly_schedule, job).start()
+
+
+@keys_app.command("init")
+def keys_init(
+    force: Annotated[
+        bool, typer.Option(help="Rotate: a new key; old public keys stay trusted")
+    ] = False,
+) -> None:
+    """Create the district's Ed25519 key pair in PROACTIVE_KEY_DIR (the private key: a file)."""
+    settings = Settings.from_env()
+    try:
+        kid, public_path = keys.init(Path(settings.key_dir), force)
+    except ProactiveError as error:
+        raise _fail(error) from error
+    print(f"key id {kid.hex()}; public key {public_path} (share it with verifiers)")
+
+
+@certificates_app.command("verify")
+def certificates_verify(
+    payload: Annotated[str, typer.Argument(help="The QR payload (PC1:...)")],
+) -> None:
+    """Check a QR payload offline with the district's public keys; exit 1 unless valid."""
+    settings = Settings.from_env()
+    result = signing.verify(payload, keys.public_keys(Path(settings.key_dir)))
+    print(f"{result.code}")
+    if result.claims is not None:
+        c = result.claims
+        print(f"{c.certificate_no} {c.program} {c.holder} {c.masked_id} {c.issued_on} {c.issuer}")
+    if not result.valid:
+        raise typer.Exit(code=1)

@@ -30,6 +30,11 @@ SETTINGS = (
         "Optional TOML file mapping extract column names to ours, one table per file.",
     ),
     Setting("PROACTIVE_LOG_LEVEL", "WARNING", "Log level: DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "PROACTIVE_KEY_DIR",
+        "keys",
+        "Directory of the signing key (district.key, mode 0600) and trusted public keys (*.pub).",
+    ),
 )
 
 
@@ -39,6 +44,7 @@ class Settings:
     district_code: str
     column_map: str
     log_level: str
+    key_dir: str
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
