@@ -18,10 +18,10 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     DETECTED: frozenset({NEEDS_REVIEW, APPROVED, CANCELLED}),
     NEEDS_REVIEW: frozenset({APPROVED, CANCELLED}),
     APPROVED: frozenset({ISSUED, SCHEDULED, NEEDS_REVIEW, CANCELLED}),
-    ISSUED: frozenset({SCHEDULED, CANCELLED}),
+    ISSUED: frozenset({SCHEDULED, ISSUED, CANCELLED}),  # issued -> issued: reissued
     SCHEDULED: frozenset({DELIVERED, SCHEDULED, CANCELLED}),
-    DELIVERED: frozenset({CLOSED}),
-    CLOSED: frozenset(),
+    DELIVERED: frozenset({CLOSED, ISSUED}),  # a lost or damaged certificate is reissued
+    CLOSED: frozenset({ISSUED}),
     CANCELLED: frozenset(),
 }
 OPEN = frozenset({DETECTED, NEEDS_REVIEW, APPROVED, ISSUED, SCHEDULED})

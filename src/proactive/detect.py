@@ -120,22 +120,25 @@ def open_cases(session: Session, stage: Stage) -> Counter[str]:
     return counts
 
 
+def changed_people(conn: Connection, since_ingest: int) -> list[str]:
+    """Everyone whose registry rows changed in ingest runs after `since_ingest`."""
+    moved = select(Household.household_id).where(Household.changed_run_id > since_ingest)
+    changed: set[str] = set()
+    for query in (
+        select(Person.id_number).where(Person.changed_run_id > since_ingest),
+        select(ResidencePermit.id_number).where(ResidencePermit.changed_run_id > since_ingest),
+        select(WindowCertificate.id_number).where(WindowCertificate.changed_run_id > since_ingest),
+        select(Person.id_number).where(Person.household_id.in_(moved)),
+    ):
+        changed.update(conn.execute(query).scalars())
+    return sorted(changed)
+
+
 def cancel_on_news(session: Session, stage: Stage) -> Counter[str]:
     """Cancel the open cases of people the latest extracts show dead, moved out of the
     district, or already served at a window."""
     counts: Counter[str] = Counter()
-    conn = session.connection()
-    since = stage.window.since_ingest
-    moved = select(Household.household_id).where(Household.changed_run_id > since)
-    changed: set[str] = set()
-    for query in (
-        select(Person.id_number).where(Person.changed_run_id > since),
-        select(ResidencePermit.id_number).where(ResidencePermit.changed_run_id > since),
-        select(WindowCertificate.id_number).where(WindowCertificate.changed_run_id > since),
-        select(Person.id_number).where(Person.household_id.in_(moved)),
-    ):
-        changed.update(conn.execute(query).scalars())
-    ordered = sorted(changed)
+    ordered = changed_people(session.connection(), stage.window.since_ingest)
     cases = [
         case
         for chunk in chunks(ordered)

@@ -16,3 +16,8 @@ def mask_phone(value: str) -> str:
         return "*" * len(value)
     head = 6 if value.startswith("+86") else 3
     return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+
+
+def mask_name(value: str) -> str:
+    """张三丰 -> 张**: the family name stays (characters, not UTF-16 units: 𠮷 is one)."""
+    return value[:1] + "*" * (len(value) - 1)

@@ -270,3 +270,49 @@ class RunLock(Base):
     owner: Mapped[str] = mapped_column(String(64))
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateCounter(Base):
+    """The last serial number issued per program and year: the row lock on it is what keeps
+    numbers unique and gap-free when two runs issue at once."""
+
+    __tablename__ = "certificate_counters"
+
+    program: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class Certificate(Base):
+    """A numbered certificate. `pending` holds a number whose PDF is not yet rendered (the
+    retry reuses it); `active` is rendered and handed to delivery; `revoked` is void. A case
+    gets edition 1, and one more per reissue: the unique (case, edition) key makes issuing
+    exactly-once."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("program", "year", "serial", name="uq_certificates_program_year_serial"),
+        UniqueConstraint("case_id", "edition", name="uq_certificates_case_edition"),
+        Index("ix_certificates_status_program", "status", "program"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_no: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    edition: Mapped[int] = mapped_column(Integer)
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    program: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    issuing_office: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text, default="")  # the signed QR text (public)
+    kid: Mapped[str] = mapped_column(String(16), default="")  # the signing key's id
+    pdf_path: Mapped[str] = mapped_column(Text, default="")
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(String(32), default="")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from proactive import detect, run_lock
+from proactive import detect, issuing, revocation, run_lock
 from proactive.ingest import Clock, IngestOptions, IngestSummary, ingest_on
 from proactive.models import IngestRun, Run
 from proactive.programs import Program
@@ -54,9 +54,11 @@ def run_nightly(
     options: RunOptions,
     clock: Clock,
     district: str,
+    issuer: issuing.Issuer | None = None,
 ) -> RunReport:
+    """Without an issuer the run stops after verification (approved cases wait for issuing)."""
     with run_lock.held(engine, LOCK, clock(), options.lock_ttl):
-        return _run(engine, programs, options, clock, district)
+        return _run(engine, programs, options, clock, district, issuer)
 
 
 def _run(
@@ -65,6 +67,7 @@ def _run(
     options: RunOptions,
     clock: Clock,
     district: str,
+    issuer: issuing.Issuer | None,
 ) -> RunReport:
     with engine.connect() as conn:
         last = conn.execute(
@@ -89,7 +92,11 @@ def _run(
         latest = session.execute(select(func.max(IngestRun.id))).scalar() or 0
         window = detect.Window(covered_from, options.as_of, since_ingest)
         context = detect.Stage(programs, window, district, run_id, clock())
-        for name, stage in (("cancel", detect.cancel_on_news), ("detect", detect.open_cases)):
+        for name, stage in (
+            ("cancel", detect.cancel_on_news),
+            ("revoke", revocation.revoke_on_news),
+            ("detect", detect.open_cases),
+        ):
             started = time.perf_counter()
             counts: Counter[str] = stage(session, context)
             report.stages[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
@@ -100,6 +107,13 @@ def _run(
         if options.dry_run:
             session.rollback()
             return report
+        session.commit()  # cases are kept even if issuing fails; the next run issues them
+        if issuer is not None:
+            started = time.perf_counter()
+            issue = issuing.Issue(options.as_of, context.actor, clock())
+            counts = issuing.issue_certificates(engine, programs, issuer, issue)
+            report.stages["issue"] = {"seconds": round(time.perf_counter() - started, 3), **counts}
+            log.info("run.issue", extra={"run_id": run_id, **report.stages["issue"]})
         session.execute(
             update(Run)
             .where(Run.id == run_id)

@@ -16,6 +16,9 @@ DeliveryKind = Literal["certificate", "visit", "notice"]
 Visitor = Literal["worker", "supervisor"]
 
 
+DEFAULT_NUMBER_FORMAT = "{district}-{year}-{code}-{serial:06d}"
+
+
 class ProgramError(ProactiveError):
     """A program file in jobs/ is not valid"""
 
@@ -36,6 +39,13 @@ class Program:
     sla_days: int
     certificate_template: str | None
     sms_templates: tuple[str, ...]
+    number_format: str = DEFAULT_NUMBER_FORMAT
+    issuing_office: str = ""
+
+    def certificate_no(self, district: str, year: int, serial: int) -> str:
+        return self.number_format.format(
+            district=district, year=year, code=self.code, program=self.id, serial=serial
+        )
 
     def describe(self) -> tuple[str, str]:
         """The rule in plain Chinese and English, for policy staff."""
@@ -119,6 +129,14 @@ def _program(data: dict[str, Any]) -> Program:
     if not 0 < age < 130:
         raise ValueError(f"trigger age {age} is out of range")
     templates = data.get("templates", {})
+    delivery = _choice(data["delivery"]["kind"], DeliveryKind, "delivery.kind")
+    certificate = data.get("certificate", {})
+    if delivery == "certificate" and not (
+        certificate.get("issuing_office") and templates.get("certificate")
+    ):
+        raise ValueError("a certificate program needs [certificate] issuing_office and a template")
+    number_format = str(certificate.get("number_format", DEFAULT_NUMBER_FORMAT))
+    _check_number_format(number_format)
     return Program(
         id=str(data["id"]),
         name_zh=str(data["name_zh"]),
@@ -131,9 +149,21 @@ def _program(data: dict[str, Any]) -> Program:
         ),
         checks=checks,
         blocking=blocking,
-        delivery=_choice(data["delivery"]["kind"], DeliveryKind, "delivery.kind"),
+        delivery=delivery,
         visitor=_choice(data["delivery"].get("visitor", "worker"), Visitor, "delivery.visitor"),
         sla_days=int(data["service_level"]["days"]),
         certificate_template=templates.get("certificate"),
         sms_templates=tuple(templates.get("sms", ())),
+        number_format=number_format,
+        issuing_office=str(certificate.get("issuing_office", "")),
     )
+
+
+def _check_number_format(number_format: str) -> None:
+    """Numbers must differ by year and serial, or the per-year sequence could repeat one."""
+    if "{serial" not in number_format or "{year" not in number_format:
+        raise ValueError("certificate.number_format needs {year} and {serial}")
+    try:
+        number_format.format(district="330108", year=2026, code="LN", program="p", serial=1)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"certificate.number_format {number_format!r}: {error}") from error

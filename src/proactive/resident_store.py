@@ -111,3 +111,24 @@ def _household_mobiles(
             if mobile:
                 out[household].append((id_number, mobile))
     return out
+
+
+def home_addresses(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str]:
+    """Where each person lives: the hukou household's address, else the permit's."""
+    found: dict[str, str] = {}
+    for chunk in chunks(sorted(set(id_numbers))):
+        found.update(
+            conn.execute(
+                select(ResidencePermit.id_number, ResidencePermit.address).where(
+                    ResidencePermit.id_number.in_(chunk)
+                )
+            ).tuples()
+        )
+        found.update(
+            conn.execute(
+                select(Person.id_number, Household.address)
+                .join(Household, Household.household_id == Person.household_id)
+                .where(Person.id_number.in_(chunk))
+            ).tuples()
+        )
+    return found

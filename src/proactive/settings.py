@@ -35,6 +35,11 @@ SETTINGS = (
         "keys",
         "Directory of the signing key (district.key, mode 0600) and trusted public keys (*.pub).",
     ),
+    Setting(
+        "PROACTIVE_CERTIFICATE_DIR",
+        "certificates",
+        "Directory where certificate PDFs are stored (<program>/<year>/<number>.pdf).",
+    ),
 )
 
 
@@ -45,6 +50,7 @@ class Settings:
     column_map: str
     log_level: str
     key_dir: str
+    certificate_dir: str
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
