@@ -34,6 +34,17 @@ def person(n: int = 1, **overrides: Any) -> dict[str, str]:
     return row
 
 
+def senior(n: int, birth: str, **overrides: Any) -> dict[str, str]:
+    """A person with a valid ID for the birth date; sex from the order number."""
+    fields = {
+        "id_number": make_id(birth=birth.replace("-", ""), order=n * 2 + 1),
+        "birth_date": birth,
+        "sex": "男",
+        **overrides,
+    }
+    return person(n, **fields)
+
+
 def household(household_id: str = "HH1", **overrides: Any) -> dict[str, str]:
     row = {
         "household_id": household_id,

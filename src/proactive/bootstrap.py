@@ -9,7 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from proactive import db, logs
+from proactive import db, keys, logs
+from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
+from proactive.file_store import DirectoryStore
+from proactive.issuing import Issuer
 from proactive.programs import Program, load_catalog
 from proactive.settings import ROOT, Settings
 
@@ -44,3 +47,15 @@ def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
 
 def programs() -> dict[str, Program]:
     return load_catalog(JOBS)
+
+
+def issuer(settings: Settings) -> Issuer:
+    """Signing key, renderer and file store for issuing; fails clearly without a key."""
+    font = Font.load(DEFAULT_FONT)
+    return Issuer(
+        district=settings.district_code,
+        key=keys.signing_key(Path(settings.key_dir)),
+        renderer=Renderer(ROOT / "templates", font),
+        glyphs=font,
+        store=DirectoryStore(Path(settings.certificate_dir)),
+    )

@@ -60,7 +60,7 @@ def last_editions(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
         .where(Certificate.case_id.in_(case_ids))
         .group_by(Certificate.case_id)
     )
-    return {case_id: edition for case_id, edition in rows.tuples()}
+    return {case_id: edition for case_id, edition in rows}
 
 
 def revoke(session: Session, certificate: Certificate, reason: str, now: dt.datetime) -> None:

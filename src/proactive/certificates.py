@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -20,8 +21,19 @@ from proactive.programs import Program
 from proactive.resident_store import home_addresses, load_residents
 
 COLUMNS = ("certificate_no", "id_number", "program", "issued_on", "status", "pdf_path")
-ReissueReason = Literal["lost", "damaged", "corrected"]
-REASONS_ZH = {"lost": "遗失", "damaged": "损坏", "corrected": "信息更正"}
+
+
+class ReissueReason(StrEnum):
+    lost = "lost"
+    damaged = "damaged"
+    corrected = "corrected"
+
+
+REASONS_ZH = {
+    ReissueReason.lost: "遗失",
+    ReissueReason.damaged: "损坏",
+    ReissueReason.corrected: "信息更正",
+}
 
 
 class CertificateNotFound(ProactiveError):

@@ -14,6 +14,7 @@ from rich.progress import Progress
 from proactive import (
     bootstrap,
     case_queries,
+    certificates,
     demo,
     explain,
     ingest,
@@ -24,10 +25,11 @@ from proactive import (
     report,
     review,
     schedule,
-    signing,
     synth,
 )
+from proactive.certificates import ReissueReason
 from proactive.errors import ProactiveError
+from proactive.masking import mask_name
 from proactive.output import Format, render
 from proactive.settings import Settings
 
@@ -42,7 +44,9 @@ review_app = typer.Typer(help="Cases waiting for a person's decision.")
 app.add_typer(review_app, name="review")
 keys_app = typer.Typer(help="The district's certificate signing keys.")
 app.add_typer(keys_app, name="keys")
-certificates_app = typer.Typer(help="Certificates and their signed QR codes.")
+certificates_app = typer.Typer(
+    help="Certificates and their signed QR codes.", invoke_without_command=True
+)
 app.add_typer(certificates_app, name="certificates")
 err = Console(stderr=True)
 
@@ -133,9 +137,13 @@ def demo_command(
     ),
     residents: Annotated[int, typer.Option(help="Number of residents")] = 5000,
 ) -> None:
-    """Generate a Binjiang extract, load it, and show what came in."""
+    """Generate a Binjiang extract, load it, run the night, and show what came out."""
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
+    key_dir = Path(settings.key_dir)
+    if not (key_dir / keys.PRIVATE_FILE).exists():
+        kid, _ = keys.init(key_dir)
+        print(f"created a demo signing key {kid.hex()} in {key_dir}/")
     print(
         demo.run(
             engine,
@@ -145,6 +153,8 @@ def demo_command(
             bootstrap.utc_now,
             bootstrap.programs(),
             settings.district_code,
+            bootstrap.issuer(settings),
+            keys.public_keys(key_dir),
         )
     )
 
@@ -164,7 +174,8 @@ def run_command(
         Path | None, typer.Option(help="Ingest this extract directory first")
     ] = None,
 ) -> None:
-    """The nightly run: [ingest] → cancel → detect → verify, for every day since the last run."""
+    """The nightly run: [ingest] → cancel → revoke → detect → verify → issue, for every day
+    since the last run."""
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     options = nightly.RunOptions(
@@ -175,7 +186,12 @@ def run_command(
     )
     try:
         result = nightly.run_nightly(
-            engine, bootstrap.programs(), options, bootstrap.utc_now, settings.district_code
+            engine,
+            bootstrap.programs(),
+            options,
+            bootstrap.utc_now,
+            settings.district_code,
+            None if dry_run else bootstrap.issuer(settings),
         )
     except ProactiveError as error:
         raise _fail(error) from error
@@ -347,16 +363,65 @@ def keys_init(
     print(f"key id {kid.hex()}; public key {public_path} (share it with verifiers)")
 
 
+@certificates_app.callback()
+def certificates_command(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, active or revoked")] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List certificates (ID numbers masked unless --unmasked)."""
+    if ctx.invoked_subcommand:
+        return
+    engine = bootstrap.engine(Settings.from_env())
+    records = certificates.list_certificates(engine, program, status, unmasked)
+    print(render(records, certificates.COLUMNS, fmt, title="certificates"), end="")
+
+
 @certificates_app.command("verify")
 def certificates_verify(
-    payload: Annotated[str, typer.Argument(help="The QR payload (PC1:...)")],
+    source: Annotated[str, typer.Argument(help="A certificate PDF, or the QR text (PC1:...)")],
+    offline: Annotated[
+        bool, typer.Option(help="Public keys only: do not ask the database about revocation")
+    ] = False,
 ) -> None:
-    """Check a QR payload offline with the district's public keys; exit 1 unless valid."""
+    """Check a certificate's QR code; exit 1 unless it is valid."""
     settings = Settings.from_env()
-    result = signing.verify(payload, keys.public_keys(Path(settings.key_dir)))
-    print(f"{result.code}")
+    engine = None if offline else bootstrap.engine(settings)
+    result = certificates.verify(source, keys.public_keys(Path(settings.key_dir)), engine)
+    print(f"{'有效' if result.valid else '无效'} {result.code}")
     if result.claims is not None:
         c = result.claims
-        print(f"{c.certificate_no} {c.program} {c.holder} {c.masked_id} {c.issued_on} {c.issuer}")
+        print(
+            f"{c.certificate_no} {c.program} {mask_name(c.holder)} {c.masked_id} "
+            f"{c.issued_on} {c.issuer}"
+        )
     if not result.valid:
         raise typer.Exit(code=1)
+
+
+@certificates_app.command("reissue")
+def certificates_reissue(
+    certificate_no: Annotated[str, typer.Argument(help="The certificate to replace")],
+    reason: Annotated[ReissueReason, typer.Option(help="lost, damaged or corrected")],
+    user: Annotated[str, typer.Option(help="Who asks for the reissue")] = "operator",
+) -> None:
+    """Revoke a certificate and issue a new one under a new number."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    try:
+        new = certificates.reissue(
+            engine,
+            bootstrap.programs(),
+            certificate_no,
+            reason,
+            bootstrap.issuer(settings),
+            bootstrap.today_shanghai(),
+            user,
+            bootstrap.utc_now(),
+        )
+    except ProactiveError as error:
+        raise _fail(error) from error
+    print(f"{certificate_no} revoked ({reason.value}); new certificate {new.certificate_no}")
+    print(new.pdf_path)

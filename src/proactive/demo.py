@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from proactive import case_queries, ingest, nightly, report, synth
+from proactive import case_queries, certificates, ingest, nightly, report, synth
 from proactive.binjiang import STREETS
+from proactive.issuing import Issuer
 from proactive.models import Household, Person, ResidencePermit
 from proactive.programs import Program
 from proactive.reasons import Reason
@@ -26,15 +27,16 @@ def run(
     clock: ingest.Clock,
     programs: Mapping[str, Program],
     district: str,
+    issuer: Issuer,
+    public_keys: Mapping[bytes, bytes],
 ) -> str:
     extract = workdir / "extract"
     counts = synth.write_extract(extract, synth.SynthOptions(residents=residents, as_of=as_of))
     summary = ingest.ingest(engine, extract, clock)
     where = report.write_report(summary, workdir / "reports")
     try:
-        night = run_text(
-            nightly.run_nightly(engine, programs, nightly.RunOptions(as_of=as_of), clock, district)
-        )
+        options = nightly.RunOptions(as_of=as_of)
+        night = run_text(nightly.run_nightly(engine, programs, options, clock, district, issuer))
     except RunLocked as error:
         night = f"nightly run skipped: {error}"
     return "\n".join(
@@ -51,6 +53,8 @@ def run(
             night,
             "",
             review_text(engine),
+            "",
+            certificates_text(engine, public_keys),
         ]
     )
 
@@ -121,4 +125,17 @@ def review_text(engine: Engine, limit: int = 10) -> str:
             f"  #{c['case_id']:<6}{c['id_number']}  {c['program']:<20}{c['reason']}"
             for c in waiting[:limit]
         ]
+    return "\n".join(lines)
+
+
+def certificates_text(engine: Engine, public_keys: Mapping[bytes, bytes], limit: int = 3) -> str:
+    issued = certificates.list_certificates(engine, None, "active", unmasked=False)
+    if not issued:
+        return "no certificates issued"
+    lines = [f"certificates issued ({len(issued)}), PDFs in {Path(issued[0]['pdf_path']).parent}:"]
+    lines += [f"  {c['certificate_no']}  {c['id_number']}  {c['pdf_path']}" for c in issued[:limit]]
+    first = issued[0]["pdf_path"]
+    verdict = certificates.verify(first, public_keys, engine)
+    lines.append(f"QR of {Path(first).name} checked: {verdict.code}")
+    lines.append(f"check any of them: proactive certificates verify {first}")
     return "\n".join(lines)

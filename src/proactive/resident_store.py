@@ -117,18 +117,14 @@ def home_addresses(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str
     """Where each person lives: the hukou household's address, else the permit's."""
     found: dict[str, str] = {}
     for chunk in chunks(sorted(set(id_numbers))):
-        found.update(
-            conn.execute(
-                select(ResidencePermit.id_number, ResidencePermit.address).where(
-                    ResidencePermit.id_number.in_(chunk)
-                )
-            ).tuples()
+        permits = select(ResidencePermit.id_number, ResidencePermit.address).where(
+            ResidencePermit.id_number.in_(chunk)
         )
-        found.update(
-            conn.execute(
-                select(Person.id_number, Household.address)
-                .join(Household, Household.household_id == Person.household_id)
-                .where(Person.id_number.in_(chunk))
-            ).tuples()
+        homes = (
+            select(Person.id_number, Household.address)
+            .join(Household, Household.household_id == Person.household_id)
+            .where(Person.id_number.in_(chunk))
         )
+        for query in (permits, homes):
+            found.update({id_number: address for id_number, address in conn.execute(query)})
     return found

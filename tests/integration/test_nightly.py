@@ -15,7 +15,7 @@ from proactive.models import Case, CaseEvent, Run
 from proactive.nightly import RunOptions, RunReport, run_nightly
 from proactive.programs import Program, load_catalog, load_program
 from proactive.settings import ROOT
-from tests.factories import household, make_id, person, write_csv, write_extract
+from tests.factories import household, senior, write_csv, write_extract
 
 PROGRAMS = load_catalog(ROOT / "jobs")
 SENIOR = {"senior_certificate": PROGRAMS["senior_certificate"]}
@@ -26,17 +26,6 @@ ticks = itertools.count()
 
 def clock() -> dt.datetime:
     return dt.datetime(2026, 11, 25, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
-
-
-def senior(n: int, birth: str, **overrides: Any) -> dict[str, str]:
-    """A person with a valid ID for the birth date; sex from the order number."""
-    fields = {
-        "id_number": make_id(birth=birth.replace("-", ""), order=n * 2 + 1),
-        "birth_date": birth,
-        "sex": "男",
-        **overrides,
-    }
-    return person(n, **fields)
 
 
 def load(
