@@ -62,7 +62,7 @@ def _day(value: str | None) -> dt.date:
 
 
 def _fail(error: ProactiveError) -> typer.Exit:
-    err.print(f"error: {error}", markup=False, highlight=False)
+    err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

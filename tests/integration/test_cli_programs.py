@@ -18,7 +18,11 @@ MISMATCH = make_id(birth="19661125", order=13)
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {"PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    environment = {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
+    }
     rows = [
         person(1, id_number=BIRTHDAY, birth_date="1966-11-25", sex="男"),
         person(2, id_number=MISMATCH, birth_date="1966-11-25", sex="女"),
@@ -57,6 +61,9 @@ def test_preview_counts_and_masks_before_anything_is_opened(env: dict[str, str])
 
 
 def test_run_cases_review_and_explain(env: dict[str, str]) -> None:
+    missing_key = runner.invoke(app, ["run", "--date", "2026-11-25"], env=env)
+    assert missing_key.exit_code == 2 and "proactive keys init" in missing_key.output
+    assert "key id" in invoke(env, "keys", "init")
     output = invoke(env, "run", "--date", "2026-11-25", "--dry-run")
     assert "dry run" in output
     assert json.loads(invoke(env, "cases", "--format", "json")) == []
@@ -65,7 +72,7 @@ def test_run_cases_review_and_explain(env: dict[str, str]) -> None:
     runs = json.loads(invoke(env, "runs", "--format", "json"))
     assert [(r["as_of"], r["status"]) for r in runs] == [("2026-11-25", "succeeded")]
     listed = json.loads(invoke(env, "cases", "--format", "json"))
-    assert {c["status"] for c in listed} == {"approved", "needs_review"}
+    assert {c["status"] for c in listed} == {"issued", "needs_review"}
     assert all(
         set(c) >= {"id_number", "program", "status", "eligible_on", "reason", "updated_at"}
         for c in listed
@@ -98,6 +105,7 @@ def test_second_run_while_locked_exits_with_a_clear_message(env: dict[str, str])
     from proactive.settings import Settings
 
     engine = bootstrap.engine(Settings.from_env(env))
+    invoke(env, "keys", "init")
     run_lock.acquire(engine, "nightly", dt.datetime.now(dt.UTC), dt.timedelta(hours=1))
     result = runner.invoke(app, ["run", "--date", "2026-11-25"], env=env)
     assert result.exit_code == 2
@@ -111,3 +119,37 @@ def test_schedule_fires_at_two_in_shanghai_with_grace_and_coalescing() -> None:
     assert str(job.trigger) == "cron[hour='2', minute='0']"
     assert str(job.trigger.timezone) == "Asia/Shanghai"
     assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (3600, True, 1)
+
+
+def test_certificates_list_verify_and_reissue(env: dict[str, str], tmp_path: Path) -> None:
+    invoke(env, "keys", "init")
+    invoke(env, "run", "--date", "2026-11-25")
+    (listed,) = json.loads(invoke(env, "certificates", "--format", "json"))
+    assert set(listed) == {
+        "certificate_no",
+        "id_number",
+        "program",
+        "issued_on",
+        "status",
+        "pdf_path",
+    }
+    assert listed["id_number"] == BIRTHDAY[:6] + "********" + BIRTHDAY[-4:]
+    assert BIRTHDAY in invoke(env, "certificates", "--format", "csv", "--unmasked")
+    verdict = invoke(env, "certificates", "verify", listed["pdf_path"])
+    assert verdict.startswith("有效 valid") and listed["certificate_no"] in verdict
+    assert "王*" in verdict and BIRTHDAY not in verdict
+    from proactive.certificate_render import read_payload
+
+    payload = read_payload(Path(listed["pdf_path"]).read_bytes())
+    assert payload is not None
+    altered = payload[:-3] + ("A" if payload[-3] != "A" else "B") + payload[-2:]
+    refused = runner.invoke(app, ["certificates", "verify", altered], env=env)
+    assert refused.exit_code == 1 and "无效" in refused.output
+    output = invoke(env, "certificates", "reissue", listed["certificate_no"], "--reason", "lost")
+    assert "330108-2026-LN-000002" in output
+    revoked = runner.invoke(app, ["certificates", "verify", listed["pdf_path"]], env=env)
+    assert revoked.exit_code == 1 and "revoked" in revoked.output
+    offline = invoke(env, "certificates", "verify", "--offline", listed["pdf_path"])
+    assert "valid" in offline
+    statuses = json.loads(invoke(env, "certificates", "--format", "json"))
+    assert [c["status"] for c in statuses] == ["revoked", "active"]
