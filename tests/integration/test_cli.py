@@ -15,7 +15,11 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    return {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
+    }
 
 
 def test_ingest_prints_summary_and_writes_report(env: dict[str, str], tmp_path: Path) -> None:
@@ -86,6 +90,10 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
     for street in ("西兴街道", "长河街道", "浦沿街道"):
         assert street in result.output
     assert "id_checksum" in result.output  # the sprinkled bad rows are reported
+    assert "created a demo signing key" in result.output
+    assert "330108-2026-LN-000001" in result.output
+    assert str(tmp_path / "pdf") in result.output.replace("\n", "")
+    assert "checked: valid" in result.output
     again = runner.invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
     )
