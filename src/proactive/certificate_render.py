@@ -5,6 +5,8 @@ module is about four times slower to convert)."""
 
 from __future__ import annotations
 
+import base64
+import copy
 import datetime as dt
 import functools
 import io
@@ -14,23 +16,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import segno
+import numpy
 import zxingcpp
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from lxml import etree
+from PIL import Image
 from pypdf import PdfReader
 from reportlab.graphics import renderPDF
+from reportlab.graphics.shapes import Drawing
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 from svglib import fonts as svg_fonts
-from svglib.svglib import svg2rlg
+from svglib.svglib import SvgRenderer
 
 from proactive.errors import ProactiveError
 from proactive.settings import ROOT
 
 DEFAULT_FONT = ROOT / "templates" / "fonts" / "NotoSansCJKsc-Proactive.ttf"
-QR_ERROR = "m"  # error correction level M: ~15% of the symbol may be damaged
+QR_ERROR = "M"  # error correction level M: ~15% of the symbol may be damaged
 QR_SCALE = 4  # pixels per module in the embedded PNG
-QR_BORDER = 4  # quiet zone, in modules
 QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
@@ -90,23 +94,71 @@ class Renderer:
         svg = self.environment.get_template(template).render(
             view=view, font_family=self.font.family, qr=qr_data_uri(view.payload)
         )
-        drawing = svg2rlg(io.BytesIO(svg.encode("utf-8")))
-        if drawing is None:
-            raise CertificateRenderError(template)
-        drawing.initialFontName = self.font_name  # else the page names Helvetica, unembedded
+        root = etree.fromstring(svg.encode("utf-8"), parser=_PARSER)
+        static, dynamic = split_static(root)
+        layers = [self._static_layer(etree.tostring(static)), _convert(dynamic)]
         out = io.BytesIO()
         canvas = Canvas(
             out,
-            pagesize=(drawing.width, drawing.height),
+            pagesize=(layers[1].width, layers[1].height),
             invariant=True,  # the same view gives the same bytes
-            initialFontName=self.font_name,
+            initialFontName=self.font_name,  # else the page names Helvetica, unembedded
         )
         canvas.setTitle(f"{view.title} {view.certificate_no}")
         canvas.setAuthor(view.issuing_office)
-        renderPDF.draw(drawing, canvas, 0, 0)
+        for layer in layers:
+            layer.initialFontName = self.font_name
+            renderPDF.draw(layer, canvas, 0, 0)
         canvas.showPage()
         canvas.save()
         return out.getvalue()
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one renderer per process, few templates
+    def _static_layer(self, static_svg: bytes) -> Drawing:
+        """Parts marked data-static are converted once per distinct content and reused."""
+        return _convert(etree.fromstring(static_svg, parser=_PARSER))
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_STRUCTURE = {"svg", "g", "defs", "title", "desc", "style"}
+
+
+def split_static(root: etree._Element) -> tuple[etree._Element, etree._Element]:
+    """Two copies of the drawing: the elements marked data-static="1" (with everything inside
+    them) and the rest. Groups stay in both, so transforms and inherited styles still apply.
+    The static copy is cached by its content, so a mark on something that varies is slower,
+    never wrong."""
+    static = copy.deepcopy(root)
+    for element in list(root.iter()):
+        if element.get("data-static") == "1":
+            _drop(element)
+    for element in list(static.iter()):
+        if element.get("data-static") == "1":
+            continue
+        if _local(element) not in _STRUCTURE and not _inside_static(element):
+            _drop(element)
+    return static, root
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _inside_static(element: etree._Element) -> bool:
+    return any(a.get("data-static") == "1" for a in element.iterancestors())
+
+
+def _drop(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def _convert(root: etree._Element) -> Drawing:
+    drawing = SvgRenderer("").render(root)
+    if drawing is None:
+        raise CertificateRenderError("the certificate template did not produce a drawing")
+    return drawing
 
 
 def read_payload(pdf: bytes) -> str | None:
@@ -122,9 +174,12 @@ def read_payload(pdf: bytes) -> str | None:
 
 
 def qr_data_uri(payload: str) -> str:
-    """The payload's QR code as a PNG data URI (error level M, 4-module quiet zone)."""
-    qr = segno.make(payload, error=QR_ERROR, micro=False)
-    return str(qr.png_data_uri(scale=QR_SCALE, border=QR_BORDER))
+    """The payload's QR code as a 1-bit PNG data URI (error level M, 4-module quiet zone)."""
+    symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=QR_ERROR)
+    pixels = numpy.asarray(symbol.to_image(scale=QR_SCALE, add_quiet_zones=True))
+    out = io.BytesIO()
+    Image.fromarray(pixels).convert("1").save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def cn_date(day: dt.date) -> str:
