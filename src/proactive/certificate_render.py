@@ -120,7 +120,7 @@ class Renderer:
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-_STRUCTURE = {"svg", "g", "defs", "title", "desc", "style"}
+_STRUCTURE = {"svg", "g", "defs", "style"}  # kept in both copies (a title is not drawn)
 
 
 def split_static(root: etree._Element) -> tuple[etree._Element, etree._Element]:

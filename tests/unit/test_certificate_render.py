@@ -143,3 +143,15 @@ def test_template_source_is_well_formed_svg() -> None:
     """Designers open the template itself in Inkscape, so it must stay well-formed XML."""
     root = ET.fromstring((ROOT / "templates" / TEMPLATE).read_bytes())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_static_parts_are_converted_once_for_all_certificates(font: Font) -> None:
+    renderer = Renderer(ROOT / "templates", font)
+    renderer._static_layer.cache_clear()
+    first = renderer.render(TEMPLATE, VIEW)
+    other = dataclasses.replace(VIEW, holder="李四", certificate_no="330108-2026-LN-000777")
+    second = renderer.render(TEMPLATE, other)
+    info = renderer._static_layer.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    assert "使用说明" in page_text(second) and "李四" in page_text(second)
+    assert "LN-000777" not in page_text(first)
