@@ -1,5 +1,10 @@
-"""Public facts about Binjiang district (滨江区, 330108), Hangzhou: its streets and communities
-with their official 12-digit statistical division codes, and approximate coordinates."""
+"""Public facts about Binjiang district (滨江区, 330108), Hangzhou: its three streets with their
+official 9-digit statistical division codes, and approximate coordinates.
+
+The communities below are placeholders in the official 12-digit format (street code + 3-digit
+serial), one per street: the National Bureau of Statistics' community list was not at hand when
+this was written. Replace them with the published list (name, code) when it is; nothing else
+depends on which communities exist."""
 
 from __future__ import annotations
 
