@@ -144,8 +144,9 @@ SOCIAL_WORKERS = FileSpec(
         _MOBILE,
         Column("active", fields.boolean),
         Column("role", fields.enum("worker", "supervisor"), required=False),
+        Column("daily_capacity", fields.count, required=False),
     ),
-    optional_columns=frozenset({"role"}),
+    optional_columns=frozenset({"role", "daily_capacity"}),
 )
 
 # Load order: what a later file refers to comes first.

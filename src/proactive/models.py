@@ -177,6 +177,7 @@ class SocialWorker(Tracked, Base):
     mobile: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean)
     role: Mapped[str] = mapped_column(String(16), default="worker")
+    daily_capacity: Mapped[int] = mapped_column(Integer, default=8)  # visits a day
 
 
 class RowIssue(Base):
@@ -315,4 +316,58 @@ class Certificate(Base):
     revoked_reason: Mapped[str] = mapped_column(String(32), default="")
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """One visit to one home on one day by one worker: a certificate delivery or a home visit.
+    `attempt` numbers a case's tasks (a failed or re-dispatched one is followed by the next); the
+    unique (case, attempt) key keeps a re-run from planning a visit twice."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("case_id", "attempt", name="uq_tasks_case_attempt"),
+        Index("ix_tasks_day_worker", "day", "worker_id"),
+        Index("ix_tasks_status_day", "status", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # delivery | visit
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    program: Mapped[str] = mapped_column(String(64))
+    certificate_no: Mapped[str] = mapped_column(String(64), default="")
+    site_id: Mapped[str] = mapped_column(String(64))
+    worker_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[dt.date] = mapped_column(Date)
+    stop: Mapped[int] = mapped_column(Integer, default=0)
+    window: Mapped[str] = mapped_column(String(16), default="")  # 09:00–10:00
+    status: Mapped[str] = mapped_column(String(16))  # planned | done | failed | withdrawn
+    outside_circle: Mapped[bool] = mapped_column(Boolean, default=False)
+    located: Mapped[bool] = mapped_column(Boolean, default=True)  # the home has coordinates
+    assigned_by: Mapped[str] = mapped_column(String(16), default="circle")  # how chosen
+    travel_minutes: Mapped[float] = mapped_column(Float, default=0.0)  # site to home
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(8))  # the confirmation code the resident is sent
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Route(Base):
+    """A worker's walk on a day. One per worker and day: the unique key means a re-run updates
+    the route instead of making a second one."""
+
+    __tablename__ = "routes"
+    __table_args__ = (UniqueConstraint("worker_id", "day", name="uq_routes_worker_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[dt.date] = mapped_column(Date)
+    stops: Mapped[int] = mapped_column(Integer)
+    metres: Mapped[float] = mapped_column(Float)
+    minutes: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -213,6 +213,7 @@ def _cross_checks(
     if spec.table == "social_workers":
         rejects.append((~rows["site_id"].isin(context.sites), "site_id", reasons.UNKNOWN_SITE))
         rows["role"] = rows["role"].fillna("worker")
+        rows["daily_capacity"] = rows["daily_capacity"].fillna(DEFAULT_WORKER_CAPACITY)
     if "lat" in rows:
         half = rows["lat"].isna() != rows["lon"].isna()
         warnings.append((half, "lat", reasons.BAD_COORDS))
@@ -227,6 +228,9 @@ def _cross_checks(
     if spec.flags:
         rows["review_flags"] = _join_flags(rows.index, flags)
     return Checked(rows[~rejected], issues)
+
+
+DEFAULT_WORKER_CAPACITY = 8  # visits a social worker makes in a day, when the extract is silent
 
 
 def _join_flags(index: pd.Index, flags: list[tuple[pd.Series, str, Reason]]) -> pd.Series:
