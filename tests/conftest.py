@@ -3,14 +3,18 @@ PROACTIVE_TEST_POSTGRES_URL is set, on PostgreSQL too (one fresh schema per test
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from proactive import db
+from proactive import db, keys
+from proactive.issuing import Issuer
+from tests.factories import make_issuer
 
 POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
@@ -62,3 +66,25 @@ def engine(bare_engine: Engine) -> Engine:
     """A database migrated to head on each backend."""
     db.upgrade(bare_engine)
     return bare_engine
+
+
+@pytest.fixture
+def key_dir(tmp_path: Path) -> Path:
+    keys.init(tmp_path / "keys")
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def issuer(key_dir: Path, tmp_path: Path) -> Issuer:
+    return make_issuer(key_dir, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _logs_reach_caplog() -> Iterator[None]:
+    """CLI commands configure the `proactive` logger (own handler, no propagation); put it
+    back after each test, so caplog sees every record in the tests that follow."""
+    yield
+    logger = logging.getLogger("proactive")
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True

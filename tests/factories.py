@@ -9,6 +9,11 @@ from typing import Any
 
 from stdnum.cn import ric
 
+from proactive import keys
+from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
+from proactive.file_store import DirectoryStore
+from proactive.issuing import Issuer
+from proactive.settings import ROOT
 from proactive.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUMNS
 
 
@@ -111,3 +116,43 @@ def write_extract(
     if permits is not None:
         write_csv(directory / "residence_permits.csv", permits, PERMIT_COLUMNS, encoding)
     return directory
+
+
+FONT = Font.load(DEFAULT_FONT)
+
+
+def make_issuer(key_dir: Path, out: Path, renderer: Any = None, batch: int = 2) -> Issuer:
+    """The real issuer (font, renderer, files under `out/pdf`); small batches by default so
+    that tests cross batch boundaries."""
+    return Issuer(
+        district="330108",
+        key=keys.signing_key(key_dir),
+        renderer=renderer or Renderer(ROOT / "templates", FONT),
+        glyphs=FONT,
+        store=DirectoryStore(out / "pdf"),
+        batch=batch,
+    )
+
+
+def site(site_id: str, kind: str, code: str, lat: float, lon: float, capacity: int = 10) -> dict:
+    return {
+        "site_id": site_id,
+        "name": f"{site_id}服务站",
+        "kind": kind,
+        "division_code": code,
+        "lat": str(lat),
+        "lon": str(lon),
+        "daily_capacity": str(capacity),
+    }
+
+
+def worker(worker_id: str, site_id: str, role: str = "worker", capacity: int = 8) -> dict:
+    return {
+        "worker_id": worker_id,
+        "name": f"社工{worker_id}",
+        "site_id": site_id,
+        "mobile": "13900139000",
+        "active": "true",
+        "role": role,
+        "daily_capacity": str(capacity),
+    }

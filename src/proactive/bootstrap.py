@@ -11,10 +11,13 @@ from sqlalchemy import Engine
 
 from proactive import db, keys, logs
 from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
+from proactive.dispatching import Dispatcher
 from proactive.file_store import DirectoryStore
+from proactive.geo import Walking
 from proactive.issuing import Issuer
 from proactive.programs import Program, load_catalog
 from proactive.settings import ROOT, Settings
+from proactive.workdays import ChinaCalendar
 
 JOBS = ROOT / "jobs"
 
@@ -59,3 +62,12 @@ def issuer(settings: Settings) -> Issuer:
         glyphs=font,
         store=DirectoryStore(Path(settings.certificate_dir)),
     )
+
+
+def dispatcher(settings: Settings) -> Dispatcher:
+    walking = Walking(
+        detour=float(settings.detour_factor),
+        speed_kmh=float(settings.walking_speed_kmh),
+        circle_minutes=float(settings.circle_minutes),
+    )
+    return Dispatcher(walking, ChinaCalendar())

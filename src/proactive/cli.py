@@ -154,6 +154,7 @@ def demo_command(
             bootstrap.programs(),
             settings.district_code,
             bootstrap.issuer(settings),
+            bootstrap.dispatcher(settings),
             keys.public_keys(key_dir),
         )
     )
@@ -192,6 +193,7 @@ def run_command(
             bootstrap.utc_now,
             settings.district_code,
             None if dry_run else bootstrap.issuer(settings),
+            None if dry_run else bootstrap.dispatcher(settings),
         )
     except ProactiveError as error:
         raise _fail(error) from error

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from proactive import case_queries, certificates, ingest, nightly, report, synth
 from proactive.binjiang import STREETS
+from proactive.dispatching import Dispatcher
 from proactive.issuing import Issuer
 from proactive.models import Household, Person, ResidencePermit
 from proactive.programs import Program
@@ -28,6 +29,7 @@ def run(
     programs: Mapping[str, Program],
     district: str,
     issuer: Issuer,
+    dispatcher: Dispatcher,
     public_keys: Mapping[bytes, bytes],
 ) -> str:
     extract = workdir / "extract"
@@ -36,7 +38,9 @@ def run(
     where = report.write_report(summary, workdir / "reports")
     try:
         options = nightly.RunOptions(as_of=as_of)
-        night = run_text(nightly.run_nightly(engine, programs, options, clock, district, issuer))
+        night = run_text(
+            nightly.run_nightly(engine, programs, options, clock, district, issuer, dispatcher)
+        )
     except RunLocked as error:
         night = f"nightly run skipped: {error}"
     return "\n".join(

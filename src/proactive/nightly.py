@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from proactive import detect, issuing, revocation, run_lock
+from proactive import detect, dispatching, issuing, revocation, run_lock
 from proactive.ingest import Clock, IngestOptions, IngestSummary, ingest_on
 from proactive.models import IngestRun, Run
 from proactive.programs import Program
@@ -55,10 +55,12 @@ def run_nightly(
     clock: Clock,
     district: str,
     issuer: issuing.Issuer | None = None,
+    dispatcher: dispatching.Dispatcher | None = None,
 ) -> RunReport:
-    """Without an issuer the run stops after verification (approved cases wait for issuing)."""
+    """Without an issuer the run stops after verification (approved cases wait for issuing);
+    without a dispatcher, nothing is planned."""
     with run_lock.held(engine, LOCK, clock(), options.lock_ttl):
-        return _run(engine, programs, options, clock, district, issuer)
+        return _run(engine, programs, options, clock, district, issuer, dispatcher)
 
 
 def _run(
@@ -68,6 +70,7 @@ def _run(
     clock: Clock,
     district: str,
     issuer: issuing.Issuer | None,
+    dispatcher: dispatching.Dispatcher | None,
 ) -> RunReport:
     with engine.connect() as conn:
         last = conn.execute(
@@ -114,6 +117,15 @@ def _run(
             counts = issuing.issue_certificates(engine, programs, issuer, issue)
             report.stages["issue"] = {"seconds": round(time.perf_counter() - started, 3), **counts}
             log.info("run.issue", extra={"run_id": run_id, **report.stages["issue"]})
+        if dispatcher is not None:
+            started = time.perf_counter()
+            with Session(engine, expire_on_commit=False) as planning, planning.begin():
+                figures = dispatching.dispatch(planning, programs, context, dispatcher)
+            report.stages["dispatch"] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                **figures,
+            }
+            log.info("run.dispatch", extra={"run_id": run_id, **report.stages["dispatch"]})
         session.execute(
             update(Run)
             .where(Run.id == run_id)

@@ -8,7 +8,7 @@ PostgreSQL parses on input.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -170,7 +170,10 @@ def record_fingerprint(
     )
 
 
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """Keys in slices small enough for one IN (...) query."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from proactive.geo import Point
 from proactive.models import Household, Person, ResidencePermit, WindowCertificate
 from proactive.registry_store import chunks
 from proactive.residents import HukouRecord, PermitRecord, Resident
@@ -113,18 +115,41 @@ def _household_mobiles(
     return out
 
 
-def home_addresses(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str]:
-    """Where each person lives: the hukou household's address, else the permit's."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class Home:
+    address: str
+    division_code: str
+    point: Point | None
+
+
+def homes(conn: Connection, id_numbers: Sequence[str]) -> dict[str, Home]:
+    """Where each person lives: the hukou household, else the residence permit's address."""
+    found: dict[str, Home] = {}
     for chunk in chunks(sorted(set(id_numbers))):
-        permits = select(ResidencePermit.id_number, ResidencePermit.address).where(
-            ResidencePermit.id_number.in_(chunk)
-        )
-        homes = (
-            select(Person.id_number, Household.address)
+        permits = select(
+            ResidencePermit.id_number,
+            ResidencePermit.address,
+            ResidencePermit.division_code,
+            ResidencePermit.lat,
+            ResidencePermit.lon,
+        ).where(ResidencePermit.id_number.in_(chunk))
+        households = (
+            select(
+                Person.id_number,
+                Household.address,
+                Household.division_code,
+                Household.lat,
+                Household.lon,
+            )
             .join(Household, Household.household_id == Person.household_id)
             .where(Person.id_number.in_(chunk))
         )
-        for query in (permits, homes):
-            found.update({id_number: address for id_number, address in conn.execute(query)})
+        for query in (permits, households):  # the household wins when both exist
+            for id_number, address, code, lat, lon in conn.execute(query):
+                point = Point(lat, lon) if lat is not None and lon is not None else None
+                found[id_number] = Home(address, code, point)
     return found
+
+
+def home_addresses(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str]:
+    return {k: home.address for k, home in homes(conn, id_numbers).items()}

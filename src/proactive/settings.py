@@ -40,6 +40,13 @@ SETTINGS = (
         "certificates",
         "Directory where certificate PDFs are stored (<program>/<year>/<number>.pdf).",
     ),
+    Setting(
+        "PROACTIVE_DETOUR_FACTOR",
+        "1.3",
+        "Walking distance over straight-line distance, for the 15-minute circle.",
+    ),
+    Setting("PROACTIVE_WALKING_SPEED_KMH", "4.5", "Walking speed of residents and workers."),
+    Setting("PROACTIVE_CIRCLE_MINUTES", "15", "The service circle's radius, in walking minutes."),
 )
 
 
@@ -51,6 +58,9 @@ class Settings:
     log_level: str
     key_dir: str
     certificate_dir: str
+    detour_factor: str
+    walking_speed_kmh: str
+    circle_minutes: str
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -8,27 +8,24 @@ import itertools
 import logging
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, select
 
 from proactive import certificates, keys, signing
-from proactive.certificate_render import DEFAULT_FONT, CertificateView, Font, Renderer
-from proactive.file_store import DirectoryStore
+from proactive.certificate_render import CertificateView
 from proactive.ingest import ingest
 from proactive.issuing import Issue, Issuer, issue_certificates
 from proactive.models import Case, CaseEvent, Certificate, CertificateCounter
 from proactive.nightly import RunOptions, RunReport, run_nightly
 from proactive.programs import load_catalog
 from proactive.settings import ROOT
-from tests.factories import household, senior, write_extract
+from tests.factories import FONT, household, make_issuer, senior, write_extract
 
 PROGRAMS = load_catalog(ROOT / "jobs")
 SENIOR = {"senior_certificate": PROGRAMS["senior_certificate"]}
 DISTRICT = "330108"
 DAY = dt.date(2026, 11, 25)
-FONT = Font.load(DEFAULT_FONT)
 ticks = itertools.count()
 
 
@@ -39,28 +36,6 @@ def clock() -> dt.datetime:
 class BrokenRenderer:
     def render(self, template: str, view: CertificateView) -> bytes:
         raise OSError("printer spool full")
-
-
-@pytest.fixture
-def key_dir(tmp_path: Path) -> Path:
-    keys.init(tmp_path / "keys")
-    return tmp_path / "keys"
-
-
-def make_issuer(key_dir: Path, tmp_path: Path, renderer: Any = None) -> Issuer:
-    return Issuer(
-        district=DISTRICT,
-        key=keys.signing_key(key_dir),
-        renderer=renderer or Renderer(ROOT / "templates", FONT),
-        glyphs=FONT,
-        store=DirectoryStore(tmp_path / "pdf"),
-        batch=2,  # several batches even in small tests
-    )
-
-
-@pytest.fixture
-def issuer(key_dir: Path, tmp_path: Path) -> Issuer:
-    return make_issuer(key_dir, tmp_path)
 
 
 def load(engine: Engine, directory: Path, rows: list[dict[str, str]]) -> None:

@@ -1,0 +1,195 @@
+"""Dispatch on real databases: planned once, on working days, in route order; withdrawn when
+the case ends; re-dispatched when the person moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from proactive.dispatching import Dispatcher
+from proactive.geo import Walking
+from proactive.ingest import ingest
+from proactive.issuing import Issuer
+from proactive.models import Case, Route, Task
+from proactive.nightly import RunOptions, RunReport, run_nightly
+from proactive.programs import load_catalog
+from proactive.settings import ROOT
+from proactive.workdays import ChinaCalendar
+from tests.factories import household, senior, site, worker, write_csv, write_extract
+
+PROGRAMS = load_catalog(ROOT / "jobs")
+DAY = dt.date(2026, 11, 25)  # a Wednesday
+DISPATCHER = Dispatcher(Walking(), ChinaCalendar())
+ticks = itertools.count()
+NEAR_C1 = {"lat": "30.1905", "lon": "120.2005", "division_code": "330108002001"}
+NEAR_C2 = {"lat": "30.2105", "lon": "120.2205", "division_code": "330108002002"}
+
+
+def clock() -> dt.datetime:
+    return dt.datetime(2026, 11, 25, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
+
+
+SITES = [
+    site("S002", "street", "330108002000", 30.200, 120.210, 40),
+    site("C1", "community", "330108002001", 30.190, 120.200, 10),
+    site("C2", "community", "330108002002", 30.210, 120.220, 10),
+]
+WORKERS = [
+    worker("W1", "C1", capacity=2),
+    worker("W2", "C1", capacity=2),
+    worker("W3", "C2"),
+    worker("SUP1", "C1", role="supervisor"),
+]
+
+
+def load(
+    engine: Engine, directory: Path, rows: list[dict[str, str]], homes: list[dict[str, str]]
+) -> None:
+    write_extract(directory, rows, households=homes)
+    write_csv(directory / "sites.csv", SITES)
+    write_csv(directory / "social_workers.csv", WORKERS)
+    ingest(engine, directory, clock)
+
+
+def run(engine: Engine, day: dt.date, issuer: Issuer) -> RunReport:
+    options = RunOptions(as_of=day)
+    return run_nightly(engine, PROGRAMS, options, clock, "330108", issuer, DISPATCHER)
+
+
+def tasks(engine: Engine) -> list[Task]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(Task).order_by(Task.id)).all())  # type: ignore[arg-type]
+
+
+def homes_near_c1(count: int) -> list[dict[str, str]]:
+    return [
+        household(
+            f"HH{n}",
+            lat=f"{30.1900 + n * 0.0004:.4f}",
+            lon="120.2003",
+            division_code="330108002001",
+        )
+        for n in range(count)
+    ]
+
+
+def test_each_certificate_is_planned_once_on_a_working_day_in_route_order(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    rows = [senior(n, "1966-11-25", household_id=f"HH{n}") for n in range(5)]
+    load(engine, tmp_path / "x", rows, homes_near_c1(5))
+    report = run(engine, DAY, issuer)
+    assert report.stages["dispatch"]["planned"] == 5
+    run(engine, DAY, issuer)
+    run(engine, DAY + dt.timedelta(days=1), issuer)
+    planned = tasks(engine)
+    assert len(planned) == 5 and {t.status for t in planned} == {"planned"}
+    by_day: dict[tuple[str, dt.date], list[Task]] = {}
+    for t in planned:
+        by_day.setdefault((t.worker_id, t.day), []).append(t)
+        assert t.certificate_no.startswith("330108-2026-LN-") and len(t.code) == 4
+        assert t.site_id == "C1" and not t.outside_circle and t.travel_minutes < 15
+    # site cap 10, workers 2 a day each: 4 on Thursday 26th, 1 on Friday 27th
+    assert sorted((w, d, len(ts)) for (w, d), ts in by_day.items()) == [
+        ("W1", dt.date(2026, 11, 26), 2),
+        ("W1", dt.date(2026, 11, 27), 1),
+        ("W2", dt.date(2026, 11, 26), 2),
+    ]
+    for day_tasks in by_day.values():
+        assert sorted(t.stop for t in day_tasks) == list(range(1, len(day_tasks) + 1))
+        assert all(t.window.endswith(":00") for t in day_tasks)
+    with engine.connect() as conn:
+        routes = conn.execute(select(Route.worker_id, Route.day, Route.stops)).all()
+        assert sorted(routes) == sorted((w, d, len(ts)) for (w, d), ts in by_day.items())
+        assert set(conn.execute(select(Case.status)).scalars()) == {"scheduled"}
+
+
+def test_visits_and_the_centenarian_goes_to_the_supervisor(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    rows = [
+        senior(1, "1946-11-25", household_id="HH1"),  # 80: high-age allowance visit
+        senior(2, "1926-11-25", household_id="HH2"),  # 100: centenarian visit
+    ]
+    load(engine, tmp_path / "x", rows, homes_near_c1(3))
+    run(engine, DAY, issuer)
+    found = {t.program: t for t in tasks(engine)}
+    assert found["high_age_allowance"].kind == "visit"
+    assert found["high_age_allowance"].worker_id in {"W1", "W2"}
+    assert found["centenarian_visit"].worker_id == "SUP1"
+
+
+def test_a_death_withdraws_the_visit_and_shortens_the_route(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    rows = [senior(n, "1966-11-25", household_id=f"HH{n}") for n in range(2)]
+    load(engine, tmp_path / "x", rows, homes_near_c1(2))
+    run(engine, DAY, issuer)
+    dead = {
+        **rows[0],
+        "hukou_status": "deceased",
+        "death_date": "2026-11-25",
+        "updated_at": "2026-11-25 20:00:00",
+    }
+    load(engine, tmp_path / "y", [dead, rows[1]], homes_near_c1(2))
+    report = run(engine, DAY + dt.timedelta(days=1), issuer)
+    assert report.stages["dispatch"]["withdrawn"] == 1
+    by_person = {t.id_number: t for t in tasks(engine)}
+    assert (by_person[rows[0]["id_number"]].status, by_person[rows[0]["id_number"]].outcome) == (
+        "withdrawn",
+        "case_cancelled",
+    )
+    with engine.connect() as conn:
+        assert conn.execute(select(Route.stops)).scalars().all() == [1]
+
+
+def test_a_move_to_another_community_before_the_visit_redispatches(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    rows = [senior(1, "1966-11-25", household_id="HH1")]
+    load(engine, tmp_path / "x", rows, [household("HH1", **NEAR_C1)])
+    run(engine, DAY, issuer)
+    moved = {**rows[0], "household_id": "HH9", "updated_at": "2026-11-25 20:00:00"}
+    load(
+        engine, tmp_path / "y", [moved], [household("HH1", **NEAR_C1), household("HH9", **NEAR_C2)]
+    )
+    report = run(engine, DAY + dt.timedelta(days=1), issuer)
+    assert report.stages["dispatch"]["redispatched"] == 1
+    first, second = tasks(engine)
+    assert (first.status, first.outcome, first.site_id) == ("withdrawn", "moved", "C1")
+    assert (second.status, second.site_id, second.worker_id, second.attempt) == (
+        "planned",
+        "C2",
+        "W3",
+        2,
+    )
+    assert second.certificate_no == first.certificate_no
+
+
+def test_outside_the_circle_goes_to_the_own_community_site_flagged(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    far = household("HH1", lat="30.2600", lon="120.2600", division_code="330108002002")
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH1")], [far])
+    report = run(engine, DAY, issuer)
+    assert report.stages["dispatch"]["outside_circle"] == 1
+    (task,) = tasks(engine)
+    assert (task.site_id, task.outside_circle, task.assigned_by) == ("C2", True, "community")
+    assert task.travel_minutes > 15
+
+
+def test_a_backlog_is_spread_oldest_first_and_its_last_day_reported(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    # people already 61 to 66: one backlog of senior certificates (none reaches 80)
+    rows = [senior(n, f"19{60 - n}-03-0{n + 1}", household_id=f"HH{n}") for n in range(6)]
+    load(engine, tmp_path / "x", rows, homes_near_c1(6))
+    report = run(engine, DAY, issuer)
+    stage = report.stages["dispatch"]
+    assert stage["planned"] == 6
+    assert stage["last_day"] == "2026-11-27"  # 4 a day (two workers, two each)
+    by_birth = sorted(tasks(engine), key=lambda t: t.id_number[6:14])
+    assert [t.day.day for t in by_birth] == [26, 26, 26, 26, 27, 27]  # oldest first
