@@ -60,11 +60,7 @@ def dispatch(
     visits: dict[tuple[int, int], Visit] = {}
     jobs = _moved(session, programs, circle, stage, first, visits, counts, touched)
     jobs += _new_jobs(session, programs, first, visits, counts)
-    board = Board(
-        circle, load_workers(session), dispatcher.calendar, first, dispatcher.horizon_days
-    )
-    book_planned(session, board, first)
-    placed, left = plan(jobs, circle, board)
+    placed, left = plan(jobs, circle, make_board(session, circle, dispatcher, first))
     tasks = create_tasks(session, placed, visits, stage.actor, stage.now)
     touched |= {(t.worker_id, t.day) for t in tasks}
     reroute(session, touched, circle, dispatcher.walking, stage.now)
@@ -115,8 +111,11 @@ def load_workers(session: Session) -> list[WorkerInfo]:
     ]
 
 
-def book_planned(session: Session, board: Board, first: dt.date) -> None:
-    """What earlier runs planned from `first` on takes room already."""
+def make_board(session: Session, circle: Circle, dispatcher: Dispatcher, first: dt.date) -> Board:
+    """Room from `first` on, less what earlier runs planned."""
+    board = Board(
+        circle, load_workers(session), dispatcher.calendar, first, dispatcher.horizon_days
+    )
     rows = session.execute(
         select(Task.site_id, Task.worker_id, Task.day, func.count())
         .where(Task.status == PLANNED, Task.day >= first)
@@ -124,6 +123,7 @@ def book_planned(session: Session, board: Board, first: dt.date) -> None:
     )
     for site_id, worker_id, day, count in rows:
         board.book(site_id, worker_id, day, count)
+    return board
 
 
 def _new_jobs(

@@ -7,13 +7,16 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from proactive import task_outcomes
 from proactive.dispatching import Dispatcher
 from proactive.geo import Walking
 from proactive.ingest import ingest
 from proactive.issuing import Issuer
-from proactive.models import Case, Route, Task
+from proactive.models import Case, Certificate, Route, Task
 from proactive.nightly import RunOptions, RunReport, run_nightly
 from proactive.programs import load_catalog
 from proactive.settings import ROOT
@@ -193,3 +196,84 @@ def test_a_backlog_is_spread_oldest_first_and_its_last_day_reported(
     assert stage["last_day"] == "2026-11-27"  # 4 a day (two workers, two each)
     by_birth = sorted(tasks(engine), key=lambda t: t.id_number[6:14])
     assert [t.day.day for t in by_birth] == [26, 26, 26, 26, 27, 27]  # oldest first
+
+
+def _session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+def test_done_with_the_right_code_closes_the_case(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
+    run(engine, DAY, issuer)
+    (task,) = tasks(engine)
+    wrong = "0000" if task.code != "0000" else "1111"
+    with pytest.raises(task_outcomes.WrongCode), _session(engine) as s, s.begin():
+        task_outcomes.done(s, task.id, wrong, "李芳", clock())
+    with _session(engine) as s, s.begin():
+        task_outcomes.done(s, task.id, task.code, "李芳", clock())
+    (after,) = tasks(engine)
+    assert (after.status, after.outcome) == ("done", "delivered")
+    with engine.connect() as conn:
+        assert conn.execute(select(Case.status)).scalar_one() == "closed"
+    with pytest.raises(task_outcomes.NotPlanned), _session(engine) as s, s.begin():
+        task_outcomes.done(s, task.id, task.code, "李芳", clock())
+
+
+def _fail(engine: Engine, task_id: int, reason: task_outcomes.FailReason) -> Task | None:
+    with _session(engine) as s, s.begin():
+        return task_outcomes.failed(s, PROGRAMS, task_id, reason, "李芳", clock(), DAY, DISPATCHER)
+
+
+def test_not_home_three_times_then_the_supervisor(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
+    run(engine, DAY, issuer)
+    (task,) = tasks(engine)
+    seen = [(task.day, task.worker_id)]
+    for _ in range(3):
+        follow = _fail(engine, task.id, task_outcomes.FailReason.not_home)
+        assert follow is not None
+        task = follow
+        seen.append((task.day, task.worker_id))
+    assert [d for d, _ in seen] == [
+        dt.date(2026, 11, 26),
+        dt.date(2026, 11, 27),
+        dt.date(2026, 11, 30),  # the weekend skipped
+        dt.date(2026, 12, 1),
+    ]
+    assert [w for _, w in seen][:3] != ["SUP1"] * 3 and seen[3][1] == "SUP1"
+    assert "三次未遇" in task.note and task.attempt == 4
+    assert [t.status for t in tasks(engine)] == ["failed", "failed", "failed", "planned"]
+
+
+def test_moved_or_deceased_at_the_door_ends_the_case_and_voids_the_certificate(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    rows = [senior(n, "1966-11-25", household_id=f"HH{n}") for n in range(2)]
+    load(engine, tmp_path / "x", rows, homes_near_c1(2))
+    run(engine, DAY, issuer)
+    first = tasks(engine)[0]
+    assert _fail(engine, first.id, task_outcomes.FailReason.deceased) is None
+    with engine.connect() as conn:
+        status = conn.execute(select(Case.status).where(Case.id == first.case_id)).scalar_one()
+        voided = conn.execute(
+            select(Certificate.status, Certificate.revoked_reason).where(
+                Certificate.case_id == first.case_id
+            )
+        ).one()
+        stops = conn.execute(select(Route.stops)).scalars().all()
+    assert status == "cancelled" and tuple(voided) == ("revoked", "deceased")
+    assert stops == [1]
+
+
+def test_a_wrong_address_goes_to_the_supervisor(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
+    run(engine, DAY, issuer)
+    (task,) = tasks(engine)
+    follow = _fail(engine, task.id, task_outcomes.FailReason.wrong_address)
+    assert follow is not None and follow.worker_id == "SUP1" and "地址有误" in follow.note
