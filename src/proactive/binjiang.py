@@ -1,10 +1,11 @@
 """Public facts about Binjiang district (滨江区, 330108), Hangzhou: its three streets with their
 official 9-digit statistical division codes, and approximate coordinates.
 
-The communities below are placeholders in the official 12-digit format (street code + 3-digit
-serial), one per street: the National Bureau of Statistics' community list was not at hand when
-this was written. Replace them with the published list (name, code) when it is; nothing else
-depends on which communities exist."""
+The communities are placeholders in the official 12-digit format (street code + 3-digit
+serial), twelve per street on a grid 1.1 km apart, named 西兴第1社区 and so on: the National
+Bureau of Statistics' community list was not at hand when this was written. Replace them with
+the published list (name, code, a point) when it is; nothing else depends on which communities
+exist."""
 
 from __future__ import annotations
 
@@ -32,16 +33,36 @@ class Community:
 
 
 STREETS = (
-    Street("330108001", "西兴街道", 30.2080, 120.2190),
-    Street("330108002", "长河街道", 30.1930, 120.1980),
-    Street("330108003", "浦沿街道", 30.1730, 120.1560),
+    Street("330108001", "西兴街道", 30.2150, 120.2320),
+    Street("330108002", "长河街道", 30.1880, 120.1960),
+    Street("330108003", "浦沿街道", 30.1700, 120.1500),
 )
 
-COMMUNITIES = (
-    Community("330108001001", "西兴街道", "西兴社区", 30.2050, 120.2200),
-    Community("330108002001", "长河街道", "长河社区", 30.1920, 120.1990),
-    Community("330108003001", "浦沿街道", "浦沿社区", 30.1740, 120.1550),
-)
+COMMUNITIES_PER_STREET = 12
+COMMUNITY_SPACING_KM = 1.1  # between neighbouring placeholder communities
+
+
+def _placeholder_communities(street: Street) -> tuple[Community, ...]:
+    """A 4 x 3 grid of placeholder communities centred on the street (see the module note)."""
+    found = []
+    for n in range(COMMUNITIES_PER_STREET):
+        row, column = divmod(n, 4)
+        lat = street.lat + (row - 1) * COMMUNITY_SPACING_KM / 111.0
+        lon = street.lon + (column - 1.5) * COMMUNITY_SPACING_KM / 96.0
+        short = street.name.removesuffix("街道")
+        found.append(
+            Community(
+                f"{street.code}{n + 1:03d}",
+                street.name,
+                f"{short}第{n + 1}社区",
+                round(lat, 4),
+                round(lon, 4),
+            )
+        )
+    return tuple(found)
+
+
+COMMUNITIES = tuple(c for street in STREETS for c in _placeholder_communities(street))
 
 # Industrial-platform service points: (name, division code, lat, lon)
 PLATFORMS = (

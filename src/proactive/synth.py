@@ -236,7 +236,7 @@ def write_extract(out: Path, options: SynthOptions) -> SynthCounts:
             household_no += 1
             community = gen.community()
             household_id = f"HH{household_no:08d}"
-            lat, lon = gen.point(community, 0.5)
+            lat, lon = gen.point(community, 0.7)
             households.writerow([household_id, gen.address(community), community.code, lat, lon])
             counts.households += 1
             size = min(gen.rng.choice((1, 2, 2, 3, 3, 3, 4, 5)), hukou_target - counts.persons)
@@ -297,7 +297,7 @@ def _permit(gen: Generator) -> list[str]:
     birth = gen.birth_date()
     sex = gen.rng.choice("男女")
     community = gen.community()
-    lat, lon = gen.point(community, 0.5)
+    lat, lon = gen.point(community, 0.7)
     start = gen.o.as_of - dt.timedelta(days=gen.rng.randint(30, 1500))
     end = start + dt.timedelta(days=gen.rng.choice((365, 730, 1095)))
     return [
@@ -347,7 +347,7 @@ def _sites(gen: Generator) -> Iterator[tuple[list[Any], list[list[Any]]]]:
         site_id = f"C{community.code[-6:]}"
         lat, lon = gen.point(community, 0.1)
         yield (
-            [site_id, f"{community.name}社区服务站", "community", community.code, lat, lon, 24],
+            [site_id, f"{community.name}服务站", "community", community.code, lat, lon, 24],
             staff(site_id, gen.rng.choice((1, 2, 2, 3)), "worker"),
         )
     for index, (name, code, lat, lon) in enumerate(PLATFORMS, start=1):
