@@ -8,13 +8,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Integer, func, select
 
-from proactive import case_queries, certificates, ingest, nightly, report, synth
+from proactive import (
+    case_queries,
+    certificates,
+    coverage,
+    forecast,
+    ingest,
+    nightly,
+    report,
+    synth,
+    task_queries,
+    task_sheet,
+)
 from proactive.binjiang import STREETS
-from proactive.dispatching import Dispatcher
+from proactive.dispatching import PLANNED, Dispatcher
+from proactive.geo import Walking
 from proactive.issuing import Issuer
-from proactive.models import Household, Person, ResidencePermit
+from proactive.models import Household, Person, ResidencePermit, Task
 from proactive.programs import Program
 from proactive.reasons import Reason
 from proactive.run_lock import RunLocked
@@ -59,6 +71,8 @@ def run(
             review_text(engine),
             "",
             certificates_text(engine, public_keys),
+            "",
+            field_text(engine, programs, workdir, as_of, dispatcher.walking),
         ]
     )
 
@@ -142,4 +156,48 @@ def certificates_text(engine: Engine, public_keys: Mapping[bytes, bytes], limit:
     verdict = certificates.verify(first, public_keys, engine)
     lines.append(f"QR of {Path(first).name} checked: {verdict.code}")
     lines.append(f"check any of them: proactive certificates verify {first}")
+    return "\n".join(lines)
+
+
+def field_text(
+    engine: Engine,
+    programs: Mapping[str, Program],
+    workdir: Path,
+    as_of: dt.date,
+    walking: Walking,
+) -> str:
+    """The visits planned, the first day's printable lists, the coverage map, the forecast."""
+    with engine.connect() as conn:
+        first, last, visits, outside = conn.execute(
+            select(
+                func.min(Task.day),
+                func.max(Task.day),
+                func.count(),
+                func.sum(func.cast(Task.outside_circle, Integer)),
+            ).where(Task.status == PLANNED)
+        ).one()
+    lines = []
+    if first is not None:
+        sheets = task_queries.sheets(engine, programs, None, None, first, unmasked=False)
+        folder = workdir / "tasks"
+        folder.mkdir(parents=True, exist_ok=True)
+        html = folder / f"tasks-{first:%Y-%m-%d}.html"
+        html.write_text(task_sheet.render_html(sheets), encoding="utf-8")
+        pdf = html.with_suffix(".pdf")
+        pdf.write_bytes(task_sheet.render_pdf(sheets))
+        lines += [
+            f"visits planned: {visits}, from {first} to {last} ({outside or 0} outside the "
+            "15-minute circle)",
+            f"task lists for {first}, one page per social worker ({len(sheets)}): {html}, {pdf}",
+        ]
+    else:
+        lines.append("no visits planned")
+    covered = coverage.write_coverage(engine, workdir / "coverage", walking, as_of)
+    lines.append(
+        f"coverage: {covered.uncovered} of {covered.homes} homes outside every circle; "
+        f"map {covered.png}, by community {covered.csv}"
+    )
+    ahead = forecast.write_forecast(engine, workdir / "forecast", as_of, 365, walking)
+    lines.append(f"forecast: {ahead.people} people reach 60, 80 or 100 within a year; {ahead.csv}")
+    lines += [f"  {street}: {chart}" for street, chart in ahead.charts.items()]
     return "\n".join(lines)

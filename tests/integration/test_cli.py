@@ -94,6 +94,14 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
     assert "330108-2026-LN-000001" in result.output
     assert str(tmp_path / "pdf") in result.output.replace("\n", "")
     assert "checked: valid" in result.output
+    assert "visits planned:" in result.output and "task lists for" in result.output
+    for folder, pattern in (
+        ("tasks", "*.pdf"),
+        ("tasks", "*.html"),
+        ("coverage", "*.png"),
+        ("forecast", "*.png"),
+    ):
+        assert list((tmp_path / "demo" / folder).glob(pattern)), folder
     again = runner.invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
     )
