@@ -87,7 +87,11 @@ def render_pdf(sheets: Sequence[TaskSheet]) -> bytes:
     fix_to_unicode_cmap()  # xhtml2pdf registers its own TTFont from the @font-face rule
     out = io.BytesIO()
     status = pisa.CreatePDF(
-        render_html(sheets), dest=out, encoding="utf-8", resource_policy=RESOURCES
+        render_html(sheets),
+        dest=out,
+        encoding="utf-8",
+        resource_policy=RESOURCES,
+        capacity=-1,  # keep the work in memory: its spill file is never closed (ResourceWarning)
     )
     if status.err:
         raise TaskSheetRenderError(f"{status.err} error(s) from xhtml2pdf")
