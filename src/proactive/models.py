@@ -371,3 +371,44 @@ class Route(Base):
     metres: Mapped[float] = mapped_column(Float)
     minutes: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    """The SMS outbox. A row is written in the same transaction as the change that causes it;
+    the idempotency key (case, kind, attempt) keeps a re-run from queuing it twice. Status:
+    queued -> sending -> sent -> delivered | undelivered | failed, or withdrawn."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # issued | scheduled | reminder | ...
+    template: Mapped[str] = mapped_column(String(128))
+    to_number: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    addressee: Mapped[str] = mapped_column(String(16))  # self | family
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # provider calls made
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # marked sending
+    provider_sid: Mapped[str] = mapped_column(String(64), default="", index=True)
+    error_code: Mapped[str] = mapped_column(String(16), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class OptOut(Base):
+    """Numbers that asked for no more messages (by SMS, the hotline or at a site)."""
+
+    __tablename__ = "opt_outs"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    source: Mapped[str] = mapped_column(String(16))  # sms | hotline | site | provider
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
