@@ -47,6 +47,27 @@ SETTINGS = (
     ),
     Setting("PROACTIVE_WALKING_SPEED_KMH", "4.5", "Walking speed of residents and workers."),
     Setting("PROACTIVE_CIRCLE_MINUTES", "15", "The service circle's radius, in walking minutes."),
+    Setting("PROACTIVE_SMS_BACKEND", "console", "console (log and JSONL file) or twilio."),
+    Setting("PROACTIVE_SMS_LOG", "sms.jsonl", "The console backend's JSONL file of messages."),
+    Setting("PROACTIVE_SMS_RATE", "20", "Messages per second, for all workers together."),
+    Setting("PROACTIVE_SMS_DAILY_CAP", "3", "Messages per recipient number per day."),
+    Setting("PROACTIVE_QUIET_HOURS", "21:00-08:00", "No message is sent in these hours."),
+    Setting("PROACTIVE_SMS_STUCK_MINUTES", "10", "A message `sending` this long is reconciled."),
+    Setting("PROACTIVE_HOTLINE", "0571-12345", "Phone number in messages when a site has none."),
+    Setting(
+        "PROACTIVE_PUBLIC_URL",
+        "",
+        "Public base URL of `proactive serve`, for Twilio's status callbacks (none if empty).",
+    ),
+    Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID (twilio backend)."),
+    Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token: signs requests and webhooks."),
+    Setting("TWILIO_FROM", "", "Sender number or ID (or use TWILIO_MESSAGING_SERVICE_SID)."),
+    Setting("TWILIO_MESSAGING_SERVICE_SID", "", "Twilio Messaging Service to send from."),
+    Setting(
+        "TWILIO_API_BASE",
+        "",
+        "Override of https://api.twilio.com, for tests and staging only.",
+    ),
 )
 
 
@@ -61,6 +82,19 @@ class Settings:
     detour_factor: str
     walking_speed_kmh: str
     circle_minutes: str
+    sms_backend: str
+    sms_log: str
+    sms_rate: str
+    sms_daily_cap: str
+    quiet_hours: str
+    sms_stuck_minutes: str
+    hotline: str
+    public_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from: str
+    twilio_messaging_service_sid: str
+    twilio_api_base: str
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
