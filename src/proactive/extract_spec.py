@@ -130,7 +130,9 @@ SITES = FileSpec(
         Column("lat", fields.latitude),
         Column("lon", fields.longitude),
         Column("daily_capacity", fields.count),
+        Column("phone", fields.text, required=False),
     ),
+    optional_columns=frozenset({"phone"}),
 )
 
 SOCIAL_WORKERS = FileSpec(

@@ -166,6 +166,7 @@ class Site(Tracked, Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     daily_capacity: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(32), default="")  # printed in residents' SMS
 
 
 class SocialWorker(Tracked, Base):

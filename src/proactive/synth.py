@@ -93,7 +93,7 @@ PERMIT_COLUMNS = (
     "updated_at",
 )
 CERTIFICATE_COLUMNS = ("id_number", "program", "certificate_no", "issued_on")
-SITE_COLUMNS = ("site_id", "name", "kind", "division_code", "lat", "lon", "daily_capacity")
+SITE_COLUMNS = ("site_id", "name", "kind", "division_code", "lat", "lon", "daily_capacity", "phone")
 WORKER_COLUMNS = ("worker_id", "name", "site_id", "mobile", "active", "role")
 
 
@@ -204,6 +204,10 @@ class Generator:
             f"{rng.randint(1, 999)}号{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
             f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}室"
         )
+
+    def landline(self) -> str:
+        """A Hangzhou landline in the 0571-8xxxxxxx range (synthetic)."""
+        return f"0571-8{self.rng.randint(0, 9_999_999):07d}"
 
     def community(self) -> Community:
         return self.rng.choices(COMMUNITIES, weights=[c.weight for c in COMMUNITIES])[0]
@@ -340,6 +344,7 @@ def _sites(gen: Generator) -> Iterator[tuple[list[Any], list[list[Any]]]]:
                 street.lat,
                 street.lon,
                 40,
+                gen.landline(),
             ],
             staff(site_id, 2, "supervisor"),
         )
@@ -347,12 +352,22 @@ def _sites(gen: Generator) -> Iterator[tuple[list[Any], list[list[Any]]]]:
         site_id = f"C{community.code[-6:]}"
         lat, lon = gen.point(community, 0.1)
         yield (
-            [site_id, f"{community.name}服务站", "community", community.code, lat, lon, 24],
+            [
+                site_id,
+                f"{community.name}服务站",
+                "community",
+                community.code,
+                lat,
+                lon,
+                24,
+                gen.landline(),
+            ],
             staff(site_id, gen.rng.choice((1, 2, 2, 3)), "worker"),
         )
     for index, (name, code, lat, lon) in enumerate(PLATFORMS, start=1):
         site_id = f"P{index:03d}"
-        yield [site_id, name, "platform", code, lat, lon, 16], staff(site_id, 1, "worker")
+        row = [site_id, name, "platform", code, lat, lon, 16, gen.landline()]
+        yield row, staff(site_id, 1, "worker")
 
 
 def _bad_rows(gen: Generator, persons: csv.Writer) -> int:  # type: ignore[name-defined]

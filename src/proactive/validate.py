@@ -210,6 +210,8 @@ def _cross_checks(
             flags.append((unknown, "household_id", reasons.UNKNOWN_HOUSEHOLD))
     if "valid_to" in rows:
         rejects.append((rows["valid_to"] < rows["valid_from"], "valid_to", reasons.BAD_PERIOD))
+    if spec.table == "sites":
+        rows["phone"] = rows["phone"].fillna("")
     if spec.table == "social_workers":
         rejects.append((~rows["site_id"].isin(context.sites), "site_id", reasons.UNKNOWN_SITE))
         rows["role"] = rows["role"].fillna("worker")
