@@ -15,6 +15,7 @@ from proactive.dispatching import Dispatcher
 from proactive.file_store import DirectoryStore
 from proactive.geo import Walking
 from proactive.issuing import Issuer
+from proactive.outbox import Composer
 from proactive.programs import Program, load_catalog
 from proactive.settings import ROOT, Settings
 from proactive.workdays import ChinaCalendar
@@ -70,4 +71,7 @@ def dispatcher(settings: Settings) -> Dispatcher:
         speed_kmh=float(settings.walking_speed_kmh),
         circle_minutes=float(settings.circle_minutes),
     )
-    return Dispatcher(walking, ChinaCalendar())
+    composer = Composer.from_directory(
+        str(ROOT / "templates"), settings.hotline, settings.quiet_hours
+    )
+    return Dispatcher(walking, ChinaCalendar(), composer)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from proactive import case_states, casebook, certificate_store
+from proactive import case_states, casebook, certificate_store, outbox
 from proactive.detect import Stage, changed_people
 from proactive.dispatch import Board, Circle, Job, Placement, SiteInfo, WorkerInfo, plan, windows
 from proactive.geo import Point, Walking
@@ -38,6 +38,7 @@ class Dispatcher:
 
     walking: Walking
     calendar: Calendar
+    composer: outbox.Composer | None = None  # without it, no SMS is queued
     horizon_days: int = 730
 
 
@@ -64,6 +65,7 @@ def dispatch(
     tasks = create_tasks(session, placed, visits, stage.actor, stage.now)
     touched |= {(t.worker_id, t.day) for t in tasks}
     reroute(session, touched, circle, dispatcher.walking, stage.now)
+    notify(session, tasks, programs, dispatcher, stage.now, counts)
     counts["planned"] += len(tasks)
     counts["unplaced"] += len(left)
     counts["outside_circle"] += sum(t.outside_circle for t in tasks)
@@ -73,6 +75,19 @@ def dispatch(
     if tasks:
         report["last_day"] = max(t.day for t in tasks).isoformat()
     return report
+
+
+def notify(
+    session: Session,
+    tasks: Sequence[Task],
+    programs: Mapping[str, Program],
+    dispatcher: Dispatcher,
+    now: dt.datetime,
+    counts: Counter[str],
+) -> None:
+    """Queue the residents' messages for new visits (after routing: they name the half-day)."""
+    if dispatcher.composer is not None:
+        counts.update(outbox.queue_for_tasks(session, tasks, programs, dispatcher.composer, now))
 
 
 def withdraw_cancelled(
@@ -87,6 +102,7 @@ def withdraw_cancelled(
         finish(task, WITHDRAWN, "case_cancelled", now)
         touched.add((task.worker_id, task.day))
         counts["withdrawn"] += 1
+        counts["messages_withdrawn"] += outbox.withdraw(session, [task.id], "case_cancelled", now)
     return touched
 
 
@@ -253,6 +269,7 @@ def _moved(
         if choice is None or choice.site_id == task.site_id:
             continue
         finish(task, WITHDRAWN, "moved", stage.now, f"迁往 {choice.site_id}")
+        outbox.withdraw(session, [task.id], "moved", stage.now)
         touched.add((task.worker_id, task.day))
         case = session.get(Case, task.case_id)
         if case is not None:

@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from proactive import case_states, casebook, certificate_store
+from proactive import case_states, casebook, certificate_store, outbox
 from proactive.dispatch import Circle, plan
 from proactive.dispatching import (
     DONE,
@@ -31,6 +31,7 @@ from proactive.dispatching import (
     jobs_for,
     load_sites,
     make_board,
+    notify,
     reroute,
 )
 from proactive.errors import ProactiveError
@@ -73,6 +74,7 @@ def done(session: Session, task_id: int, code: str, user: str, now: dt.datetime)
     if not secrets.compare_digest(code.strip(), task.code):
         raise WrongCode(f"task {task_id}")
     finish(task, DONE, "delivered", now)
+    outbox.withdraw(session, [task.id], "visit_done", now)  # the reminder, if still queued
     case = _case(session, task)
     what = "证书已送达" if task.kind == "delivery" else "已上门"
     actor = f"user:{user}"
@@ -94,6 +96,7 @@ def failed(
     """Record a failed visit; returns the next task when one is planned."""
     task = _planned(session, task_id)
     finish(task, FAILED, reason.value, now)
+    outbox.withdraw(session, [task.id], "visit_failed", now)
     case = _case(session, task)
     actor = f"user:{user}"
     circle = Circle(load_sites(session), dispatcher.walking)
@@ -132,6 +135,8 @@ def failed(
                 else "地址有误，请负责人电话核实"
             )
     reroute(session, touched, circle, dispatcher.walking, now)
+    if follow_up is not None:
+        notify(session, [follow_up], programs, dispatcher, now, Counter())
     return follow_up
 
 

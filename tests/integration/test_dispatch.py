@@ -16,10 +16,12 @@ from proactive.dispatching import Dispatcher
 from proactive.geo import Walking
 from proactive.ingest import ingest
 from proactive.issuing import Issuer
-from proactive.models import Case, Certificate, Route, Task
+from proactive.models import Case, Certificate, Message, OptOut, Route, Task
 from proactive.nightly import RunOptions, RunReport, run_nightly
+from proactive.outbox import Composer
 from proactive.programs import load_catalog
 from proactive.settings import ROOT
+from proactive.sms_text import afternoon_before
 from proactive.workdays import ChinaCalendar
 from tests.factories import household, senior, site, worker, write_csv, write_extract
 
@@ -277,3 +279,71 @@ def test_a_wrong_address_goes_to_the_supervisor(
     (task,) = tasks(engine)
     follow = _fail(engine, task.id, task_outcomes.FailReason.wrong_address)
     assert follow is not None and follow.worker_id == "SUP1" and "地址有误" in follow.note
+
+
+COMPOSER = Composer.from_directory(str(ROOT / "templates"), "0571-12345", "21:00-08:00")
+WITH_SMS = Dispatcher(Walking(), ChinaCalendar(), COMPOSER)
+
+
+def at_two_am() -> dt.datetime:  # 02:00 on 25 November in Shanghai, when the run fires
+    return dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
+
+
+def messages(engine: Engine) -> list[Message]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(Message).order_by(Message.id)).all())  # type: ignore[arg-type]
+
+
+def test_planned_visits_queue_their_messages_once_after_the_quiet_hours(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    own = senior(1, "1966-11-25", household_id="HH0", mobile="13800138001")
+    family = senior(2, "1966-11-25", household_id="HH1", mobile="")
+    son = senior(3, "1990-05-01", household_id="HH1", mobile="13900139002")
+    alone = senior(4, "1966-11-25", household_id="HH2", mobile="")
+    load(engine, tmp_path / "x", [own, family, son, alone], homes_near_c1(3))
+    with Session(engine) as s, s.begin():
+        s.add(OptOut(number="+8613900139002", source="hotline", created_at=at_two_am()))
+    for _ in range(2):
+        run_nightly(engine, PROGRAMS, RunOptions(as_of=DAY), at_two_am, "330108", issuer, WITH_SMS)
+    queued = messages(engine)
+    by_person = {(m.to_number, m.kind): m for m in queued}
+    assert len(queued) == 4  # two each for the own phone and the son's; none for `alone`
+    notice = by_person[("+8613800138001", "scheduled")]
+    assert notice.status == "queued" and notice.addressee == "self"
+    assert notice.not_before == dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)  # 08:00
+    assert "社工社工W" in notice.body and notice.segments <= 2
+    (task,) = [t for t in tasks(engine) if t.id_number == own["id_number"]]
+    assert task.code in notice.body and own["id_number"] not in notice.body
+    reminder = by_person[("+8613800138001", "reminder")]
+    assert reminder.not_before == afternoon_before(task.day)
+    to_son = by_person[("+8613900139002", "scheduled")]
+    assert (to_son.addressee, to_son.status, to_son.reason) == ("family", "withdrawn", "opted_out")
+    assert "您家人王某某" in to_son.body
+    (lonely,) = [t for t in tasks(engine) if t.id_number == alone["id_number"]]
+    assert "无手机" in lonely.note
+
+
+def test_a_death_withdraws_the_queued_messages(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    row = senior(1, "1966-11-25", household_id="HH0")
+    load(engine, tmp_path / "x", [row], homes_near_c1(1))
+    run_nightly(engine, PROGRAMS, RunOptions(as_of=DAY), at_two_am, "330108", issuer, WITH_SMS)
+    dead = {
+        **row,
+        "hukou_status": "deceased",
+        "death_date": "2026-11-25",
+        "updated_at": "2026-11-25 20:00:00",
+    }
+    load(engine, tmp_path / "y", [dead], homes_near_c1(1))
+    run_nightly(
+        engine,
+        PROGRAMS,
+        RunOptions(as_of=DAY + dt.timedelta(days=1)),
+        at_two_am,
+        "330108",
+        issuer,
+        WITH_SMS,
+    )
+    assert {(m.status, m.reason) for m in messages(engine)} == {("withdrawn", "case_cancelled")}
