@@ -71,7 +71,8 @@ def dispatcher(settings: Settings) -> Dispatcher:
         speed_kmh=float(settings.walking_speed_kmh),
         circle_minutes=float(settings.circle_minutes),
     )
-    composer = Composer.from_directory(
-        str(ROOT / "templates"), settings.hotline, settings.quiet_hours
-    )
-    return Dispatcher(walking, ChinaCalendar(), composer)
+    return Dispatcher(walking, ChinaCalendar(), composer(settings))
+
+
+def composer(settings: Settings) -> Composer:
+    return Composer.from_directory(str(ROOT / "templates"), settings.hotline, settings.quiet_hours)

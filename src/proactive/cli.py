@@ -24,6 +24,7 @@ from proactive import (
     ingest,
     keys,
     nightly,
+    outbox,
     preview,
     quarantine,
     report,
@@ -52,6 +53,8 @@ review_app = typer.Typer(help="Cases waiting for a person's decision.")
 app.add_typer(review_app, name="review")
 keys_app = typer.Typer(help="The district's certificate signing keys.")
 app.add_typer(keys_app, name="keys")
+sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
+app.add_typer(sms_app, name="sms")
 tasks_app = typer.Typer(
     help="Social workers' visits: the day's lists, and how each visit went.",
     invoke_without_command=True,
@@ -566,3 +569,29 @@ def forecast_command(
     for street, chart in result.charts.items():
         print(f"  {street}: {chart}")
     print(f"per site and week: {result.csv}")
+
+
+@sms_app.callback()
+def sms_command(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    status: Annotated[
+        str | None, typer.Option(help="queued, sending, sent, delivered, ...")
+    ] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List messages: masked numbers, segments, status, Twilio SID and error code."""
+    if ctx.invoked_subcommand:
+        return
+    engine = bootstrap.engine(Settings.from_env())
+    with Session(engine) as session:
+        records = outbox.list_messages(session, status, unmasked)
+    print(render(records, outbox.MESSAGE_COLUMNS, fmt, title="sms"), end="")
+
+
+@sms_app.command("templates")
+def sms_templates(fmt: FormatOption = Format.table) -> None:
+    """The fixed SMS templates, with a sample, its length and segments (for registration)."""
+    records = outbox.catalog(bootstrap.programs(), bootstrap.composer(Settings.from_env()))
+    columns = ("program", "kind", "length", "segments", "sample")
+    print(render(records, columns, fmt, title="sms templates"), end="")

@@ -26,6 +26,7 @@ from proactive.sms_text import (
     afternoon_before,
     greeting,
     half_day,
+    length,
     recipient,
     segments,
     sendable_from,
@@ -148,6 +149,21 @@ def withdraw(session: Session, task_ids: Sequence[int], reason: str, now: dt.dat
     return withdrawn
 
 
+MESSAGE_COLUMNS = (
+    "message_id",
+    "case_id",
+    "kind",
+    "to",
+    "addressee",
+    "segments",
+    "status",
+    "not_before",
+    "provider_sid",
+    "error_code",
+    "reason",
+)
+
+
 def listing(message: Message, unmasked: bool) -> dict[str, object]:
     return {
         "message_id": message.id,
@@ -162,3 +178,41 @@ def listing(message: Message, unmasked: bool) -> dict[str, object]:
         "error_code": message.error_code,
         "reason": message.reason,
     }
+
+
+SAMPLE = {  # a typical message, for listing the templates to register with carriers
+    "addressee": "王芳",
+    "subject": "您",
+    "worker_name": "李芳",
+    "visit_date": "11月27日（周五）",
+    "half_day": "上午",
+    "code": "4821",
+    "site_phone": "0571-87654321",
+}
+
+
+def catalog(programs: Mapping[str, Program], composer: Composer) -> list[dict[str, object]]:
+    """Every SMS template with a sample rendering, its length in UTF-16 units and segments:
+    the fixed list a district registers with the carriers."""
+    found: list[dict[str, object]] = []
+    for program in programs.values():
+        for template in program.sms_templates:
+            text = composer.render(template, SAMPLE)
+            found.append(
+                {
+                    "program": program.id,
+                    "kind": kind_of(template),
+                    "template": template,
+                    "length": length(text),
+                    "segments": segments(text),
+                    "sample": text,
+                }
+            )
+    return found
+
+
+def list_messages(session: Session, status: str | None, unmasked: bool) -> list[dict[str, object]]:
+    query = select(Message).order_by(Message.id)
+    if status:
+        query = query.where(Message.status == status)
+    return [listing(m, unmasked) for m in session.scalars(query)]
