@@ -24,6 +24,7 @@ from proactive import (
     ingest,
     keys,
     nightly,
+    optouts,
     outbox,
     preview,
     quarantine,
@@ -34,10 +35,11 @@ from proactive import (
     task_outcomes,
     task_queries,
     task_sheet,
+    web,
 )
 from proactive.certificates import ReissueReason
 from proactive.errors import ProactiveError
-from proactive.masking import mask_name
+from proactive.masking import mask_name, mask_phone
 from proactive.output import Format, render
 from proactive.settings import Settings
 from proactive.task_outcomes import FailReason
@@ -55,6 +57,8 @@ keys_app = typer.Typer(help="The district's certificate signing keys.")
 app.add_typer(keys_app, name="keys")
 sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
 app.add_typer(sms_app, name="sms")
+optout_app = typer.Typer(help="Numbers that get no SMS: for the hotline and site staff.")
+app.add_typer(optout_app, name="optout")
 tasks_app = typer.Typer(
     help="Social workers' visits: the day's lists, and how each visit went.",
     invoke_without_command=True,
@@ -595,3 +599,69 @@ def sms_templates(fmt: FormatOption = Format.table) -> None:
     records = outbox.catalog(bootstrap.programs(), bootstrap.composer(Settings.from_env()))
     columns = ("program", "kind", "length", "segments", "sample")
     print(render(records, columns, fmt, title="sms templates"), end="")
+
+
+class OptOutSource(StrEnum):
+    hotline = "hotline"
+    site = "site"
+
+
+@optout_app.command("add")
+def optout_add(
+    number: Annotated[str, typer.Argument(help="The phone number")],
+    source: Annotated[OptOutSource, typer.Option(help="Who took the request")] = (
+        OptOutSource.hotline
+    ),
+    note: Annotated[str, typer.Option(help="Why, or who asked")] = "",
+) -> None:
+    """Opt a number out; its queued messages are withdrawn."""
+    engine = bootstrap.engine(Settings.from_env())
+    try:
+        with Session(engine) as session, session.begin():
+            added = optouts.add(session, number, source.value, note, bootstrap.utc_now())
+    except ProactiveError as error:
+        raise _fail(error) from error
+    state = "opted out" if added.new else "already opted out"
+    print(f"{mask_phone(added.number)} {state}; {added.withdrawn} queued message(s) withdrawn")
+
+
+@optout_app.command("remove")
+def optout_remove(number: Annotated[str, typer.Argument(help="The phone number")]) -> None:
+    """Let a number receive messages again."""
+    engine = bootstrap.engine(Settings.from_env())
+    try:
+        with Session(engine) as session, session.begin():
+            removed = optouts.remove(session, number)
+    except ProactiveError as error:
+        raise _fail(error) from error
+    print("removed" if removed else "was not opted out")
+
+
+@optout_app.command("list")
+def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = False) -> None:
+    """Opted-out numbers (masked unless --unmasked)."""
+    engine = bootstrap.engine(Settings.from_env())
+    with Session(engine) as session:
+        entries = optouts.list_all(session)
+    records = [
+        {
+            "number": e.number if unmasked else mask_phone(e.number),
+            "source": e.source,
+            "note": e.note,
+            "created_at": case_queries.local(e.created_at),
+        }
+        for e in entries
+    ]
+    print(
+        render(records, ("number", "source", "note", "created_at"), fmt, title="opt-outs"), end=""
+    )
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """The web app: Twilio's delivery receipts and replies (and, later, the workers' pages)."""
+    settings = Settings.from_env()
+    web.serve(bootstrap.engine(settings), settings, bootstrap.utc_now, host, port)

@@ -105,3 +105,19 @@ def test_coverage_and_forecast_pictures(env: dict[str, str], tmp_path: Path) -> 
     assert list((tmp_path / "cov").glob("*.png")) and list((tmp_path / "cov").glob("*.csv"))
     output = invoke(env, "forecast", "--days", "30", "--out", str(tmp_path / "fc"))
     assert "per site and week" in output and list((tmp_path / "fc").glob("*.png"))
+
+
+def test_sms_listing_templates_and_opt_outs(env: dict[str, str]) -> None:
+    templates = json.loads(invoke(env, "sms", "templates", "--format", "json"))
+    assert len(templates) == 6 and all(t["segments"] <= 2 for t in templates)
+    queued = json.loads(invoke(env, "sms", "--format", "json"))
+    assert queued and {m["status"] for m in queued} == {"queued"}
+    assert all("****" in m["to"] for m in queued)
+    output = invoke(env, "optout", "add", "13800138000", "--note", "热线来电")
+    assert "opted out" in output and "withdrawn" in output
+    after = json.loads(invoke(env, "sms", "--format", "json", "--status", "withdrawn"))
+    assert len(after) == len(queued)  # every test resident shares that number
+    assert "+8613800138000" in invoke(env, "optout", "list", "--unmasked")
+    assert "removed" in invoke(env, "optout", "remove", "13800138000")
+    bad = runner.invoke(app, ["optout", "add", "12345"], env=env)
+    assert bad.exit_code == 2 and "Not a valid phone number" in bad.output
