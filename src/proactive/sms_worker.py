@@ -300,6 +300,8 @@ class Sender:
         `queued`: they were never sent. The row in flight on an unexpected error stays
         `sending`, for `reconcile`."""
         counts: Counter[str] = Counter()
+        if not ids:
+            return counts
         rows = self._load(ids)
         done = 0
         try:
@@ -557,7 +559,7 @@ def run_worker(
     return. Returns counts of outcomes. Stops between messages when `stop` is set (SIGTERM)."""
     worker_id = worker_id or uuid.uuid4().hex[:8]
     stuck_after = dt.timedelta(minutes=float(settings.sms_stuck_minutes))
-    callback = f"{settings.public_url.rstrip('/')}/sms/status" if settings.public_url else None
+    callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
     sender = Sender(
         engine,
         backend,

@@ -120,7 +120,7 @@ def test_an_accepted_message_is_sent_with_its_sid(
     assert standin.messages[after.provider_sid]["body"] == after.body
     assert standin.creates(after.to_number, after.body) == 1
     request = standin.received[-1].params
-    assert request["StatusCallback"] == "https://proactive.example.gov.cn/sms/status"
+    assert request["StatusCallback"] == "https://proactive.example.gov.cn/twilio/status"
     assert request["From"] == "+15005550006"
     assert work(engine, backend, clock) == {}  # nothing left: nothing sent again
     assert standin.creates() == 1
