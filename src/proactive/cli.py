@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import json
+import signal
+import threading
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from proactive import (
@@ -31,6 +37,8 @@ from proactive import (
     report,
     review,
     schedule,
+    sms_backends,
+    sms_worker,
     synth,
     task_outcomes,
     task_queries,
@@ -176,8 +184,16 @@ def demo_command(
             bootstrap.issuer(settings),
             bootstrap.dispatcher(settings),
             keys.public_keys(key_dir),
+            functools.partial(_demo_sms, engine, settings, workdir / "sms.jsonl"),
         )
     )
+
+
+def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetime) -> Counter[str]:
+    """The demo's messages through the console backend, as if sent at `at`."""
+    backend = sms_backends.ConsoleBackend(log_file)
+    unpaced = dataclasses.replace(settings, sms_rate="1000")  # nothing real is sent
+    return sms_worker.run_worker(engine, backend, unpaced, lambda: at, True, threading.Event())
 
 
 @db_app.command("upgrade")
@@ -665,3 +681,21 @@ def serve_command(
     """The web app: Twilio's delivery receipts and replies (and, later, the workers' pages)."""
     settings = Settings.from_env()
     web.serve(bootstrap.engine(settings), settings, bootstrap.utc_now, host, port)
+
+
+@app.command("worker")
+def worker_command(
+    once: Annotated[bool, typer.Option(help="Send what is due, then stop")] = False,
+) -> None:
+    """Send the SMS outbox (PROACTIVE_SMS_BACKEND); stops cleanly on SIGTERM. Several workers
+    may run at once on PostgreSQL; on SQLite run one."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        backend = sms_backends.backend_from_settings(settings)
+    except ValueError as error:
+        raise _fail(ProactiveError(str(error))) from error
+    totals = sms_worker.run_worker(engine, backend, settings, bootstrap.utc_now, once, stop)
+    print(", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "nothing to send")

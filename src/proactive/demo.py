@@ -4,11 +4,13 @@ their part here."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Integer, func, select
+from sqlalchemy.orm import Session
 
 from proactive import (
     case_queries,
@@ -17,6 +19,7 @@ from proactive import (
     forecast,
     ingest,
     nightly,
+    outbox,
     report,
     synth,
     task_queries,
@@ -26,10 +29,11 @@ from proactive.binjiang import STREETS
 from proactive.dispatching import PLANNED, Dispatcher
 from proactive.geo import Walking
 from proactive.issuing import Issuer
-from proactive.models import Household, Person, ResidencePermit, Task
+from proactive.models import Household, Message, Person, ResidencePermit, Task
 from proactive.programs import Program
 from proactive.reasons import Reason
 from proactive.run_lock import RunLocked
+from proactive.sms_text import SHANGHAI
 
 
 def run(
@@ -43,6 +47,7 @@ def run(
     issuer: Issuer,
     dispatcher: Dispatcher,
     public_keys: Mapping[bytes, bytes],
+    send_sms: Callable[[dt.datetime], Counter[str]],
 ) -> str:
     extract = workdir / "extract"
     counts = synth.write_extract(extract, synth.SynthOptions(residents=residents, as_of=as_of))
@@ -73,6 +78,8 @@ def run(
             certificates_text(engine, public_keys),
             "",
             field_text(engine, programs, workdir, as_of, dispatcher.walking),
+            "",
+            sms_text(engine, send_sms, as_of),
         ]
     )
 
@@ -200,4 +207,29 @@ def field_text(
     ahead = forecast.write_forecast(engine, workdir / "forecast", as_of, 365, walking)
     lines.append(f"forecast: {ahead.people} people reach 60, 80 or 100 within a year; {ahead.csv}")
     lines += [f"  {street}: {chart}" for street, chart in ahead.charts.items()]
+    return "\n".join(lines)
+
+
+def sms_text(
+    engine: Engine, send_sms: Callable[[dt.datetime], Counter[str]], as_of: dt.date
+) -> str:
+    """Send what the morning after the run would send (the run is at 02:00; quiet hours end at
+    08:00), through the console backend, and show a few."""
+    morning = dt.datetime.combine(as_of, dt.time(8, 30), SHANGHAI)
+    totals = send_sms(morning)
+    with Session(engine) as session:
+        sent = outbox.list_messages(session, "sent", unmasked=False)
+        bodies = {
+            m.id: m.body
+            for m in session.scalars(
+                select(Message).where(Message.status == "sent").order_by(Message.id).limit(3)
+            )
+        }
+    lines = [
+        f"SMS at {morning:%H:%M} through the console backend: "
+        + (", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "nothing due")
+    ]
+    for message in sent[:3]:
+        text = bodies.get(int(str(message["message_id"])), "")
+        lines.append(f"  {message['to']} ({message['segments']} 条) {text}")
     return "\n".join(lines)

@@ -95,6 +95,8 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
     assert str(tmp_path / "pdf") in result.output.replace("\n", "")
     assert "checked: valid" in result.output
     assert "visits planned:" in result.output and "task lists for" in result.output
+    assert "through the console backend: sent=" in result.output
+    assert (tmp_path / "demo" / "sms.jsonl").read_text(encoding="utf-8").count("\n") > 0
     for folder, pattern in (
         ("tasks", "*.pdf"),
         ("tasks", "*.html"),
