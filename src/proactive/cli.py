@@ -609,6 +609,20 @@ def sms_command(
     print(render(records, outbox.MESSAGE_COLUMNS, fmt, title="sms"), end="")
 
 
+@sms_app.command("reconcile")
+def sms_reconcile() -> None:
+    """Daily (cron): fetch by Twilio SID the status of messages sent without a final one, and
+    settle those stuck in `sending` (never re-sent)."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    backend = sms_backends.backend_from_settings(settings)
+    now = bootstrap.utc_now()
+    stuck = dt.timedelta(minutes=float(settings.sms_stuck_minutes))
+    totals = sms_worker.reconcile(engine, backend, now, stuck)
+    totals.update(sms_worker.refresh(engine, backend, now))
+    print(", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "nothing to reconcile")
+
+
 @sms_app.command("templates")
 def sms_templates(fmt: FormatOption = Format.table) -> None:
     """The fixed SMS templates, with a sample, its length and segments (for registration)."""

@@ -67,25 +67,30 @@ def segments(text: str) -> int:
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
-def quiet_bounds(quiet_hours: str) -> tuple[dt.time, dt.time]:
-    """ "21:00-08:00" -> (21:00, 08:00)."""
+def quiet_bounds(quiet_hours: str) -> tuple[dt.time, dt.time] | None:
+    """ "21:00-08:00" -> (21:00, 08:00); "" or equal ends: no quiet hours."""
+    if not quiet_hours.strip():
+        return None
     start, end = (dt.time.fromisoformat(part.strip()) for part in quiet_hours.split("-"))
-    return start, end
+    return None if start == end else (start, end)
 
 
 def is_quiet(moment: dt.datetime, quiet_hours: str) -> bool:
-    start, end = quiet_bounds(quiet_hours)
+    bounds = quiet_bounds(quiet_hours)
+    if bounds is None:
+        return False
+    start, end = bounds
     local = moment.astimezone(SHANGHAI).time()
     return (start <= local or local < end) if start > end else (start <= local < end)
 
 
 def sendable_from(moment: dt.datetime, quiet_hours: str) -> dt.datetime:
     """`moment`, or the end of the quiet hours it falls in (Asia/Shanghai); aware UTC."""
-    if not is_quiet(moment, quiet_hours):
+    bounds = quiet_bounds(quiet_hours)
+    if bounds is None or not is_quiet(moment, quiet_hours):
         return moment.astimezone(dt.UTC)
-    _, end = quiet_bounds(quiet_hours)
     local = moment.astimezone(SHANGHAI)
-    candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    candidate = local.replace(hour=bounds[1].hour, minute=bounds[1].minute, second=0, microsecond=0)
     if candidate <= local:
         candidate += dt.timedelta(days=1)
     return candidate.astimezone(dt.UTC)

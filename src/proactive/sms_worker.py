@@ -60,13 +60,14 @@ from proactive.message_states import (
     advance,
 )
 from proactive.models import Message, OptOut
+from proactive.optouts import CONFIRM_KIND
 from proactive.settings import Settings
 from proactive.sms_backends import UNSUBSCRIBED, SendError, SmsBackend
+from proactive.sms_text import SHANGHAI, is_quiet, quiet_bounds, sendable_from
 
 log = logging.getLogger("proactive.sms")
 
 Clock = Callable[[], dt.datetime]
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = dt.timedelta(seconds=30)
@@ -83,36 +84,14 @@ COUNTED = (SENDING, SENT, DELIVERED, UNDELIVERED)  # toward the daily cap
 # -- pure rules
 
 
-def _quiet_bounds(quiet_hours: str) -> tuple[dt.time, dt.time] | None:
-    if not quiet_hours.strip():
-        return None
-    start, end = (dt.time.fromisoformat(part.strip()) for part in quiet_hours.split("-"))
-    return None if start == end else (start, end)
-
-
 def quiet(now: dt.datetime, quiet_hours: str) -> dt.datetime | None:
     """When sending may resume (UTC) if `now` is in the quiet hours (Asia/Shanghai), else None."""
-    bounds = _quiet_bounds(quiet_hours)
-    if bounds is None:
-        return None
-    start, end = bounds
-    local = now.astimezone(SHANGHAI)
-    t = local.time()
-    in_quiet = (t >= start or t < end) if start > end else (start <= t < end)
-    if not in_quiet:
-        return None
-    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
-    return dt.datetime.combine(day, end, SHANGHAI).astimezone(dt.UTC)
-
-
-def next_send_time(now: dt.datetime, quiet_hours: str) -> dt.datetime:
-    """`now`, or the end of the quiet hours if `now` is in them: for the enqueuer's not_before."""
-    return quiet(now, quiet_hours) or now
+    return sendable_from(now, quiet_hours) if is_quiet(now, quiet_hours) else None
 
 
 def next_morning(now: dt.datetime, quiet_hours: str) -> dt.datetime:
     """Tomorrow (Asia/Shanghai) when the quiet hours end (08:00), as UTC."""
-    bounds = _quiet_bounds(quiet_hours)
+    bounds = quiet_bounds(quiet_hours)
     morning = bounds[1] if bounds else dt.time(0, 0)
     tomorrow = now.astimezone(SHANGHAI).date() + dt.timedelta(days=1)
     return dt.datetime.combine(tomorrow, morning, SHANGHAI).astimezone(dt.UTC)
@@ -184,7 +163,7 @@ def _claim(
     """The ids claimed, and how many due rows were looked at (withdrawn and deferred too)."""
     with engine.begin() as conn:
         due = conn.execute(
-            select(Message.id, Message.to_number)
+            select(Message.id, Message.to_number, Message.kind)
             .where(
                 Message.status == QUEUED,
                 Message.not_before <= now,
@@ -198,12 +177,14 @@ def _claim(
             return [], 0
         numbers = sorted({row.to_number for row in due})
         opted = set(conn.scalars(select(OptOut.number).where(OptOut.number.in_(numbers))))
-        withdrawn = [row.id for row in due if row.to_number in opted]
+        # an opted-out number still gets the one message confirming it
+        blocked = {row.id for row in due if row.to_number in opted and row.kind != CONFIRM_KIND}
+        withdrawn = sorted(blocked)
         _withdraw(conn, withdrawn, now)
-        left = _left_today(conn, sorted(set(numbers) - opted), now, daily_cap)
+        left = _left_today(conn, numbers, now, daily_cap)
         claimed, deferred = [], []
         for row in due:
-            if row.to_number in opted:
+            if row.id in blocked:
                 continue
             if left[row.to_number] > 0:
                 left[row.to_number] -= 1

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from proactive.message_states import DELIVERED, FAILED, QUEUED, SENDING, SENT, WITHDRAWN
 from proactive.models import Message, OptOut
+from proactive.optouts import CONFIRM_KIND
 from proactive.settings import Settings
 from proactive.sms_backends import TwilioBackend
 from proactive.sms_worker import (
@@ -184,6 +185,21 @@ def test_an_opted_out_number_is_withdrawn_and_not_sent(
     )
     assert row(engine, kept).status == SENT
     assert standin.creates("+8613900000001") == 0
+
+
+def test_the_opt_out_confirmation_still_goes_to_the_opted_out_number(
+    engine: Engine, backend: TwilioBackend, standin: TwilioStandin, clock: Clock
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(OptOut).values(number="+8613900000003", source="sms", created_at=clock())
+        )
+    confirm = message(engine, to="+8613900000003", kind=CONFIRM_KIND)
+    other = message(engine, to="+8613900000003")
+    work(engine, backend, clock)
+    assert row(engine, confirm).status == SENT
+    assert row(engine, other).status == WITHDRAWN
+    assert standin.creates("+8613900000003") == 1
 
 
 def test_rate_limit_and_outage_are_retried_with_backoff(

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from proactive.sms_backends import classify, transport_error
+from proactive.sms_text import sendable_from
 from proactive.sms_worker import (
     BACKOFF_CAP,
     MAYBE_SENT_WAIT,
@@ -19,7 +20,6 @@ from proactive.sms_worker import (
     backoff,
     day_start,
     next_morning,
-    next_send_time,
     quiet,
     retry_delay,
 )
@@ -49,7 +49,7 @@ def test_quiet_hours_wrap_midnight_in_shanghai(
     now: dt.datetime, resume: dt.datetime | None
 ) -> None:
     assert quiet(now, "21:00-08:00") == resume
-    assert next_send_time(now, "21:00-08:00") == (resume or now)
+    assert sendable_from(now, "21:00-08:00") == (resume or now)
 
 
 def test_quiet_hours_within_a_day_and_none() -> None:
