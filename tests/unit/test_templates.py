@@ -1,12 +1,11 @@
 """Every template a program names exists and renders with a sample context (StrictUndefined)."""
 
-import datetime as dt
-
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from proactive.certificate_render import DEFAULT_FONT, CertificateView, Font, Renderer
+from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
 from proactive.programs import load_catalog
 from proactive.settings import ROOT
+from tests.unit.test_certificate_render import VIEW
 
 SAMPLE = {
     "addressee": "王芳",
@@ -17,18 +16,7 @@ SAMPLE = {
     "code": "4821",
     "site_phone": "0571-87654321",
 }
-CERTIFICATE = CertificateView(
-    certificate_no="330108-2026-LN-000001",
-    title="老年人优待证",
-    holder="𠮷祥",
-    sex="男",
-    birth_date=dt.date(1966, 11, 25),
-    masked_id="330108********0015",
-    address="浙江省杭州市滨江区西兴街道江汉路1785号",
-    issued_on=dt.date(2026, 11, 25),
-    issuing_office="杭州市滨江区民政局",
-    payload="PC1:SAMPLE",
-)
+CERTIFICATE = VIEW  # the renderer tests' sample
 
 
 def test_program_templates_exist_and_render() -> None:
