@@ -56,6 +56,7 @@ class Job:
     earliest: dt.date
     visitor: str = "worker"  # worker | supervisor
     keep_site: str | None = None  # a retry stays with its site
+    person: str = ""  # several programs for one person: visited together when there is room
 
 
 @dataclass(frozen=True)
@@ -155,42 +156,58 @@ class Board:
                     return office.site_id, "street_office", self.staff[(office.site_id, role)]
         return None
 
-    def place(self, job: Job, choice: SiteChoice) -> Placement | None:
+    def place(
+        self, job: Job, choice: SiteChoice, along: Placement | None = None
+    ) -> Placement | None:
+        """The first day with room from the job's earliest; with `along` (the same person's
+        other visit), that day and worker first, if they have room."""
         team = self.team(job.keep_site or choice.site_id, job.visitor)
         if team is None:
             return None
         site_id, staffed_by, people = team
-        capacity = self.circle.sites[site_id].daily_capacity
+        if along is not None and along.day >= job.earliest:
+            same = [w for w in people if w.worker_id == along.worker_id] or people
+            worker = self._free(site_id, same, along.day)
+            if worker is not None:
+                self.book(site_id, worker.worker_id, along.day)
+                return Placement(job, choice, site_id, worker.worker_id, along.day, staffed_by)
         key = (site_id, staffed_by)
         index = max(self.cursor.get(key, 0), bisect.bisect_left(self.days, job.earliest))
         at_cursor = index == self.cursor.get(key, 0)
         while index < len(self.days):
             day = self.days[index]
-            if self.used_site[(site_id, day)] < capacity:
-                free = [
-                    w for w in people if self.used_worker[(w.worker_id, day)] < w.daily_capacity
-                ]
-                if free:
-                    worker = min(free, key=lambda w: self.used_worker[(w.worker_id, day)])
-                    self.book(site_id, worker.worker_id, day)
-                    return Placement(job, choice, site_id, worker.worker_id, day, staffed_by)
+            worker = self._free(site_id, people, day)
+            if worker is not None:
+                self.book(site_id, worker.worker_id, day)
+                return Placement(job, choice, site_id, worker.worker_id, day, staffed_by)
             if at_cursor:
                 self.cursor[key] = index + 1
             index += 1
         return None
+
+    def _free(self, site_id: str, people: Sequence[WorkerInfo], day: dt.date) -> WorkerInfo | None:
+        """The least-loaded of `people` with room on `day`, if the site has room too."""
+        if self.used_site[(site_id, day)] >= self.circle.sites[site_id].daily_capacity:
+            return None
+        load = {w.worker_id: self.used_worker[(w.worker_id, day)] for w in people}
+        free = [w for w in people if load[w.worker_id] < w.daily_capacity]
+        return min(free, key=lambda w: load[w.worker_id]) if free else None
 
 
 def plan(jobs: Iterable[Job], circle: Circle, board: Board) -> tuple[list[Placement], list[Job]]:
     """Place every job, oldest resident first; return the placements and what did not fit."""
     placed: list[Placement] = []
     left: list[Job] = []
-    for job in sorted(jobs, key=lambda j: (j.birth_date, j.case_id)):
+    together: dict[str, Placement] = {}
+    for job in sorted(jobs, key=lambda j: (j.birth_date, j.person, j.case_id)):
         choice = circle.choose(job.home, job.division_code)
-        placement = board.place(job, choice) if choice is not None else None
+        along = together.get(job.person) if job.person else None
+        placement = board.place(job, choice, along) if choice is not None else None
         if placement is None:
             left.append(job)
         else:
             placed.append(placement)
+            together.setdefault(job.person, placement)
     return placed, left
 
 

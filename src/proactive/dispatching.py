@@ -214,6 +214,7 @@ def _job(
         earliest=earliest,
         visitor=program.visitor,
         keep_site=(keep_site or {}).get(case.id),
+        person=case.id_number,
     )
 
 

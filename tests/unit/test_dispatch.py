@@ -128,3 +128,25 @@ def test_windows_follow_the_walk_and_skip_lunch() -> None:
         "13:00–14:00",
         "13:00–14:00",
     ]
+
+
+def test_one_persons_visits_go_together_when_there_is_room() -> None:
+    circle = Circle([STREET, NEAR], WALK)
+    workers = [
+        WorkerInfo("W1", "C001", "worker", 8),
+        WorkerInfo("W2", "C001", "worker", 8),
+        WorkerInfo("SUP1", "C001", "supervisor", 8),
+    ]
+    board = Board(circle, workers, ChinaCalendar(), D(2026, 11, 26))
+    same = {"birth_date": D(1926, 11, 25), "person": "330108192611250011"}
+    jobs = [
+        job(1, **same),  # senior certificate
+        job(2, **same),  # high-age allowance
+        job(3, visitor="supervisor", **same),  # centenarian visit
+        job(4),  # someone else, younger
+    ]
+    placed, _ = plan(jobs, circle, board)
+    by_case = {p.job.case_id: (p.worker_id, p.day) for p in placed}
+    assert by_case[1] == by_case[2]  # one worker, one trip, though load would split them
+    assert by_case[3] == ("SUP1", by_case[1][1])  # the supervisor comes the same day
+    assert by_case[4][0] != by_case[1][0]  # the next person goes to the less-loaded worker
