@@ -615,7 +615,10 @@ def sms_reconcile() -> None:
     settle those stuck in `sending` (never re-sent)."""
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    backend = sms_backends.backend_from_settings(settings)
+    try:
+        backend = sms_backends.backend_from_settings(settings)
+    except ProactiveError as error:
+        raise _fail(error) from error
     now = bootstrap.utc_now()
     stuck = dt.timedelta(minutes=float(settings.sms_stuck_minutes))
     totals = sms_worker.reconcile(engine, backend, now, stuck)
@@ -709,7 +712,7 @@ def worker_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         backend = sms_backends.backend_from_settings(settings)
-    except ValueError as error:
-        raise _fail(ProactiveError(str(error))) from error
+    except ProactiveError as error:
+        raise _fail(error) from error
     totals = sms_worker.run_worker(engine, backend, settings, bootstrap.utc_now, once, stop)
     print(", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "nothing to send")

@@ -28,6 +28,7 @@ from twilio.base.exceptions import TwilioRestException  # type: ignore[import-un
 from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
+from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.settings import Settings
 
@@ -156,6 +157,10 @@ class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # untyped bas
         return super().request(method, url, *args, **kwargs)
 
 
+class SmsConfigError(ProactiveError, ValueError):
+    """The SMS settings are incomplete"""
+
+
 class TwilioBackend:
     """Twilio's Messages API through the official client; one client per thread."""
 
@@ -169,7 +174,7 @@ class TwilioBackend:
         timeout: float = 10.0,
     ) -> None:
         if not (account_sid and auth_token and (from_ or messaging_service_sid)):
-            raise ValueError("twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a sender")
+            raise SmsConfigError("twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a sender")
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.sender = (
@@ -295,4 +300,4 @@ def backend_from_settings(settings: Settings) -> SmsBackend:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             api_base=settings.twilio_api_base,
         )
-    raise ValueError(f"unknown PROACTIVE_SMS_BACKEND {settings.sms_backend!r}: console or twilio")
+    raise SmsConfigError(f"PROACTIVE_SMS_BACKEND={settings.sms_backend!r}: console or twilio")

@@ -121,3 +121,10 @@ def test_sms_listing_templates_and_opt_outs(env: dict[str, str]) -> None:
     assert "removed" in invoke(env, "optout", "remove", "13800138000")
     bad = runner.invoke(app, ["optout", "add", "12345"], env=env)
     assert bad.exit_code == 2 and "Not a valid phone number" in bad.output
+
+
+def test_sms_commands_refuse_incomplete_settings_clearly(env: dict[str, str]) -> None:
+    for command in (["worker", "--once"], ["sms", "reconcile"]):
+        result = runner.invoke(app, command, env={**env, "PROACTIVE_SMS_BACKEND": "twilio"})
+        assert result.exit_code == 2
+        assert result.output.startswith("error: The SMS settings are incomplete")
