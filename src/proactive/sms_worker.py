@@ -43,10 +43,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, func, or_, select, text, update
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from proactive import optouts
 from proactive.masking import mask_phone
 from proactive.message_states import (
     DELIVERED,
@@ -386,8 +387,9 @@ class Sender:
                 .where(Message.id == row.id, Message.status == SENDING)
                 .values(values)
             )
-            if error.code == UNSUBSCRIBED:
-                opt_out(conn, row.to, "provider", f"Twilio {error.code}", now)
+            if error.code == UNSUBSCRIBED:  # the provider says so: no more messages to them
+                with Session(bind=conn) as session:
+                    optouts.add(session, row.to, "provider", f"Twilio {error.code}", now)
         event = "sms.retry" if retry else "sms.failed"
         extra = {"message_id": row.id, "to": mask_phone(row.to), "code": error.code}
         log.warning(event, extra={**extra, "attempts": attempts, "next": values["next_attempt_at"]})
@@ -408,17 +410,6 @@ def _sid_taken(engine: Engine, sid: str, own_id: int) -> bool:
             select(Message.id).where(Message.provider_sid == sid, Message.id != own_id).limit(1)
         )
     return other is not None
-
-
-def opt_out(conn: Connection, number: str, source: str, note: str, now: dt.datetime) -> None:
-    """Record an opt-out; a number already opted out stays as it was."""
-    values = {"number": number, "source": source, "note": note, "created_at": now}
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(OptOut).values(values).on_conflict_do_nothing())
-    elif conn.dialect.name == "sqlite":
-        conn.execute(sqlite.insert(OptOut).values(values).on_conflict_do_nothing())
-    elif conn.scalar(select(OptOut.number).where(OptOut.number == number)) is None:
-        conn.execute(insert(OptOut).values(values))
 
 
 # -- reconciliation
