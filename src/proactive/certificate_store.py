@@ -9,11 +9,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from proactive.models import Certificate, CertificateCounter
+from proactive.models import Case, Certificate, CertificateCounter
+from proactive.programs import Program
 
 PENDING = "pending"  # numbered; the PDF is not rendered yet
 ACTIVE = "active"
 REVOKED = "revoked"
+LIVE = (ACTIVE, PENDING)  # what revocation voids
 
 
 def allocate_serials(session: Session, program: str, year: int, count: int) -> list[int]:
@@ -61,6 +63,45 @@ def last_editions(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
         .group_by(Certificate.case_id)
     )
     return {case_id: edition for case_id, edition in rows}
+
+
+def numbered(
+    case: Case,
+    program: Program,
+    district: str,
+    issued_on: dt.date,
+    serial: int,
+    edition: int,
+    now: dt.datetime,
+    replaces_id: int | None = None,
+) -> Certificate:
+    """A pending certificate under its number; rendering makes it active."""
+    return Certificate(
+        certificate_no=program.certificate_no(district, issued_on.year, serial),
+        case_id=case.id,
+        edition=edition,
+        id_number=case.id_number,
+        program=program.id,
+        year=issued_on.year,
+        serial=serial,
+        issued_on=issued_on,
+        issuing_office=program.issuing_office,
+        status=PENDING,
+        replaces_id=replaces_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def revoke_live(session: Session, case_id: int, reason: str, now: dt.datetime) -> int:
+    """Void a case's active or pending certificates."""
+    voided = 0
+    for certificate in session.scalars(
+        select(Certificate).where(Certificate.case_id == case_id, Certificate.status.in_(LIVE))
+    ):
+        revoke(session, certificate, reason, now)
+        voided += 1
+    return voided
 
 
 def revoke(session: Session, certificate: Certificate, reason: str, now: dt.datetime) -> None:

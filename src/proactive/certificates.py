@@ -118,20 +118,15 @@ def reissue(
             raise CannotReissue(f"the font lacks {' '.join(missing)}; print by hand")
         certificate_store.revoke(session, old, reason, now)
         (serial,) = certificate_store.allocate_serials(session, program.id, issued_on.year, 1)
-        new = Certificate(
-            certificate_no=program.certificate_no(issuer.district, issued_on.year, serial),
-            case_id=case.id,
-            edition=certificate_store.last_editions(session, [case.id])[case.id] + 1,
-            id_number=old.id_number,
-            program=program.id,
-            year=issued_on.year,
-            serial=serial,
-            issued_on=issued_on,
-            issuing_office=program.issuing_office,
-            status=certificate_store.PENDING,
+        new = certificate_store.numbered(
+            case,
+            program,
+            issuer.district,
+            issued_on,
+            serial,
+            certificate_store.last_editions(session, [case.id])[case.id] + 1,
+            now,
             replaces_id=old.id,
-            created_at=now,
-            updated_at=now,
         )
         session.add(new)
         session.flush()

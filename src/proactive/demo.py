@@ -79,7 +79,7 @@ def run(
             "",
             field_text(engine, programs, workdir, as_of, dispatcher.walking),
             "",
-            sms_text(engine, send_sms, as_of),
+            messages_text(engine, send_sms, as_of),
         ]
     )
 
@@ -210,7 +210,7 @@ def field_text(
     return "\n".join(lines)
 
 
-def sms_text(
+def messages_text(
     engine: Engine, send_sms: Callable[[dt.datetime], Counter[str]], as_of: dt.date
 ) -> str:
     """Send what the morning after the run would send (the run is at 02:00; quiet hours end at

@@ -96,13 +96,17 @@ def withdraw_cancelled(
     """Planned visits of cancelled cases are withdrawn (a person who died gets no visit)."""
     cancelled = select(Case.id).where(Case.status == case_states.CANCELLED)
     touched: set[tuple[str, dt.date]] = set()
-    for task in session.scalars(
-        select(Task).where(Task.status == PLANNED, Task.case_id.in_(cancelled))
-    ):
+    withdrawn = list(
+        session.scalars(select(Task).where(Task.status == PLANNED, Task.case_id.in_(cancelled)))
+    )
+    for task in withdrawn:
         finish(task, WITHDRAWN, "case_cancelled", now)
         touched.add((task.worker_id, task.day))
-        counts["withdrawn"] += 1
-        counts["messages_withdrawn"] += outbox.withdraw(session, [task.id], "case_cancelled", now)
+    if withdrawn:
+        counts["withdrawn"] += len(withdrawn)
+        counts["messages_withdrawn"] += outbox.withdraw(
+            session, [t.id for t in withdrawn], "case_cancelled", now
+        )
     return touched
 
 

@@ -165,19 +165,14 @@ def _number(
         program = programs[program_id]
         serials = certificate_store.allocate_serials(session, program_id, year, len(group))
         for case, serial in zip(group, serials, strict=True):
-            made[case.id] = Certificate(
-                certificate_no=program.certificate_no(district, year, serial),
-                case_id=case.id,
-                edition=editions.get(case.id, 0) + 1,
-                id_number=case.id_number,
-                program=program_id,
-                year=year,
-                serial=serial,
-                issued_on=issue.issued_on,
-                issuing_office=program.issuing_office,
-                status=certificate_store.PENDING,
-                created_at=issue.now,
-                updated_at=issue.now,
+            made[case.id] = certificate_store.numbered(
+                case,
+                program,
+                district,
+                issue.issued_on,
+                serial,
+                editions.get(case.id, 0) + 1,
+                issue.now,
             )
     session.add_all(made.values())
     session.flush()

@@ -15,7 +15,6 @@ from proactive.registry_store import chunks
 
 DECEASED = "deceased"
 CASE_CANCELLED = "case_cancelled"
-LIVE = (certificate_store.ACTIVE, certificate_store.PENDING)
 
 
 def revoke_on_news(session: Session, stage: Stage) -> Counter[str]:
@@ -26,13 +25,17 @@ def revoke_on_news(session: Session, stage: Stage) -> Counter[str]:
             Person.id_number.in_(chunk), Person.hukou_status == "deceased"
         )
         for certificate in session.scalars(
-            select(Certificate).where(Certificate.id_number.in_(dead), Certificate.status.in_(LIVE))
+            select(Certificate).where(
+                Certificate.id_number.in_(dead), Certificate.status.in_(certificate_store.LIVE)
+            )
         ):
             certificate_store.revoke(session, certificate, DECEASED, stage.now)
             counts[f"revoked:{DECEASED}"] += 1
     cancelled = select(Case.id).where(Case.status == case_states.CANCELLED)
     for certificate in session.scalars(
-        select(Certificate).where(Certificate.case_id.in_(cancelled), Certificate.status.in_(LIVE))
+        select(Certificate).where(
+            Certificate.case_id.in_(cancelled), Certificate.status.in_(certificate_store.LIVE)
+        )
     ):
         certificate_store.revoke(session, certificate, CASE_CANCELLED, stage.now)
         counts[f"revoked:{CASE_CANCELLED}"] += 1

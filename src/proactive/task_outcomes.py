@@ -35,7 +35,7 @@ from proactive.dispatching import (
     reroute,
 )
 from proactive.errors import ProactiveError
-from proactive.models import Case, Certificate, Task
+from proactive.models import Case, Task
 from proactive.programs import Program
 from proactive.workdays import first_workday
 
@@ -104,13 +104,7 @@ def failed(
     if reason in ENDING:
         casebook.transition(session, case, case_states.CANCELLED, actor, ENDING[reason], now)
         void = "deceased" if reason is FailReason.deceased else "case_cancelled"
-        for certificate in session.scalars(
-            select(Certificate).where(
-                Certificate.case_id == case.id,
-                Certificate.status.in_((certificate_store.ACTIVE, certificate_store.PENDING)),
-            )
-        ):
-            certificate_store.revoke(session, certificate, void, now)
+        certificate_store.revoke_live(session, case.id, void, now)
         reroute(session, touched, circle, dispatcher.walking, now)
         return None
     tries = session.scalar(

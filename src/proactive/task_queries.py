@@ -16,6 +16,7 @@ from proactive.models import Route, Site, SocialWorker, Task
 from proactive.programs import Program
 from proactive.resident_store import Home, homes, load_residents
 from proactive.residents import Resident
+from proactive.sms_text import recipient
 from proactive.task_sheet import TaskLine, TaskSheet
 
 COLUMNS = (
@@ -81,9 +82,8 @@ def _line(
     programs: Mapping[str, Program],
     unmasked: bool,
 ) -> TaskLine:
-    phone = ""
-    if resident is not None:
-        phone = resident.mobile or next(iter(resident.household_mobiles), "")
+    to = recipient(resident) if resident is not None else None
+    phone = to.number if to else ""
     return TaskLine(
         task_id=task.id,
         stop=task.stop,
