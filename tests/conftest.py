@@ -3,6 +3,7 @@ PROACTIVE_TEST_POSTGRES_URL is set, on PostgreSQL too (one fresh schema per test
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import uuid
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from proactive import db, keys
+from proactive import bootstrap, db, keys
 from proactive.issuing import Issuer
 from tests.factories import make_issuer
 
@@ -77,6 +78,16 @@ def key_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def issuer(key_dir: Path, tmp_path: Path) -> Issuer:
     return make_issuer(key_dir, tmp_path)
+
+
+# The moment every test runs at: the commands read the wall clock only through
+# bootstrap.utc_now, so pinning it makes the suite independent of the day and hour it runs.
+PINNED_NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bootstrap, "utc_now", lambda: PINNED_NOW)
 
 
 @pytest.fixture(autouse=True)

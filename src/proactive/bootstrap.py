@@ -30,7 +30,7 @@ def utc_now() -> dt.datetime:
 
 
 def today_shanghai() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
+    return utc_now().astimezone(SHANGHAI).date()
 
 
 def engine(settings: Settings, migrate: bool = True) -> Engine:

@@ -79,7 +79,7 @@ def run(
             "",
             field_text(engine, programs, workdir, as_of, dispatcher.walking),
             "",
-            messages_text(engine, send_sms, as_of),
+            messages_text(engine, send_sms, as_of, clock()),
         ]
     )
 
@@ -210,12 +210,24 @@ def field_text(
     return "\n".join(lines)
 
 
+def _next_morning(moment: dt.datetime) -> dt.datetime:
+    day = moment.date() + dt.timedelta(days=1 if moment.hour >= 21 else 0)
+    return dt.datetime.combine(day, dt.time(8, 30), SHANGHAI)
+
+
 def messages_text(
-    engine: Engine, send_sms: Callable[[dt.datetime], Counter[str]], as_of: dt.date
+    engine: Engine,
+    send_sms: Callable[[dt.datetime], Counter[str]],
+    as_of: dt.date,
+    now: dt.datetime,
 ) -> str:
     """Send what the morning after the run would send (the run is at 02:00; quiet hours end at
-    08:00), through the console backend, and show a few."""
+    08:00), through the console backend, and show a few. A demo run later in the day queued
+    its notices at `now`, so they are sent one quiet-free hour after it (no earlier than 08:30)."""
     morning = dt.datetime.combine(as_of, dt.time(8, 30), SHANGHAI)
+    later = now.astimezone(SHANGHAI) + dt.timedelta(hours=1)
+    if later > morning:
+        morning = later if 8 <= later.hour < 21 else _next_morning(later)
     totals = send_sms(morning)
     with Session(engine) as session:
         sent = outbox.list_messages(session, "sent", unmasked=False)
