@@ -71,7 +71,7 @@ def timed(count: int, started: float, cpu_started: float) -> dict[str, object]:
 def floor(count: int) -> dict[str, object]:
     from reportlab.pdfgen.canvas import Canvas
 
-    from proactive.certificate_render import DEFAULT_FONT, Font, register_font
+    from proactive.certificates.render import DEFAULT_FONT, Font, register_font
 
     font = Font.load(DEFAULT_FONT)
     name = register_font(font.family, font.path)
@@ -89,7 +89,7 @@ def floor(count: int) -> dict[str, object]:
 
 
 def render(count: int) -> dict[str, object]:
-    from proactive.certificate_render import DEFAULT_FONT, CertificateView, Font, Renderer
+    from proactive.certificates.render import DEFAULT_FONT, CertificateView, Font, Renderer
     from proactive.settings import ROOT
 
     font = Font.load(DEFAULT_FONT)
@@ -117,15 +117,16 @@ def render(count: int) -> dict[str, object]:
 
 
 def issue(count: int) -> dict[str, object]:
-    from proactive import db, keys
-    from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
-    from proactive.file_store import DirectoryStore
-    from proactive.ingest import ingest
-    from proactive.issuing import Issue, Issuer, issue_certificates
-    from proactive.nightly import RunOptions, run_nightly
-    from proactive.programs import load_catalog
+    from proactive import db
+    from proactive.certificates import keys
+    from proactive.certificates.file_store import DirectoryStore
+    from proactive.certificates.issuing import Issue, Issuer, issue_certificates
+    from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+    from proactive.demo.synth import SynthOptions, write_extract
+    from proactive.nightly.run import RunOptions, run_nightly
+    from proactive.programs.catalog import load_catalog
+    from proactive.registry.ingest import ingest
     from proactive.settings import ROOT
-    from proactive.synth import SynthOptions, write_extract
 
     work = OUT / "certificates"
     for suffix in ("", "-wal", "-shm"):

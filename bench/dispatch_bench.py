@@ -63,12 +63,12 @@ def prepare(backlog: int, residents: int) -> dict[str, object]:
     from sqlalchemy import select, update
 
     from proactive import db
-    from proactive.ingest import ingest
+    from proactive.demo.synth import SynthOptions, write_extract
     from proactive.models import Case
-    from proactive.nightly import RunOptions, run_nightly
-    from proactive.programs import load_catalog
+    from proactive.nightly.run import RunOptions, run_nightly
+    from proactive.programs.catalog import load_catalog
+    from proactive.registry.ingest import ingest
     from proactive.settings import ROOT
-    from proactive.synth import SynthOptions, write_extract
 
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
@@ -102,13 +102,13 @@ def _context() -> tuple[object, ...]:
     from sqlalchemy import func, select
 
     from proactive import db
-    from proactive.detect import Stage, Window
-    from proactive.dispatching import Dispatcher
+    from proactive.field.plan_visits import Dispatcher
+    from proactive.field.workdays import ChinaCalendar
     from proactive.geo import Walking
     from proactive.models import IngestRun
-    from proactive.programs import load_catalog
+    from proactive.programs.catalog import load_catalog
+    from proactive.programs.detect import Stage, Window
     from proactive.settings import ROOT
-    from proactive.workdays import ChinaCalendar
 
     engine = db.make_engine(f"sqlite:///{DB}")
     with engine.connect() as conn:
@@ -123,8 +123,8 @@ def place(backlog: int, residents: int) -> dict[str, object]:
 
     from sqlalchemy.orm import Session
 
-    from proactive.dispatch import Circle, plan
-    from proactive.dispatching import _new_jobs, load_sites, make_board
+    from proactive.field.placement import Circle, plan
+    from proactive.field.plan_visits import _new_jobs, load_sites, make_board
 
     engine, programs, _stage, dispatcher = _context()
     first = DAY + dt.timedelta(days=1)
@@ -142,7 +142,7 @@ def dispatch(backlog: int, residents: int) -> dict[str, object]:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from proactive.dispatching import dispatch as dispatch_stage
+    from proactive.field.plan_visits import dispatch as dispatch_stage
     from proactive.models import Route
 
     engine, programs, stage, dispatcher = _context()

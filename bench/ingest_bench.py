@@ -63,7 +63,7 @@ def main() -> None:
 
 
 def prepare(persons: int) -> tuple[Path, Path, Path]:
-    from proactive.synth import SynthOptions, write_extract
+    from proactive.demo.synth import SynthOptions, write_extract
 
     extract = OUT / f"extract-{persons}"
     if not (extract / "persons.csv").exists():
@@ -132,7 +132,7 @@ def phase_result(phase: str, directory: Path, url: str) -> dict[str, object]:
         rows = sum(len(pd.read_csv(path, **kwargs)) for path in files)  # type: ignore[call-overload]
         return {"seconds": time.perf_counter() - started, "rows": rows}
     from proactive import db
-    from proactive.ingest import ingest
+    from proactive.registry.ingest import ingest
 
     engine = db.make_engine(url)
     db.upgrade(engine)

@@ -54,7 +54,7 @@ def main() -> None:
 
 
 def prepare(size: int, turning_60: int) -> Path:
-    from proactive.synth import SynthOptions, write_extract
+    from proactive.demo.synth import SynthOptions, write_extract
 
     extract = OUT / f"nightly-extract-{size}"
     if not (extract / "persons.csv").exists():
@@ -82,9 +82,9 @@ def measure(name: str, url: str, extract: Path) -> dict[str, object]:
 
 def phase(name: str, url: str, extract: Path) -> dict[str, object]:
     from proactive import db
-    from proactive.ingest import ingest
-    from proactive.nightly import RunOptions, run_nightly
-    from proactive.programs import load_catalog
+    from proactive.nightly.run import RunOptions, run_nightly
+    from proactive.programs.catalog import load_catalog
+    from proactive.registry.ingest import ingest
     from proactive.settings import ROOT
 
     engine = db.make_engine(url)

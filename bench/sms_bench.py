@@ -70,9 +70,9 @@ def drain(workers: int, count: int, url: str, delay: float) -> dict[str, object]
     from proactive import db
     from proactive.models import Message
     from proactive.settings import Settings
-    from proactive.sms_backends import TwilioBackend
-    from proactive.sms_worker import TokenBucket, run_worker
-    from proactive.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
+    from proactive.sms.backends import TwilioBackend
+    from proactive.sms.sender import TokenBucket, run_worker
+    from proactive.testing.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
 
     schema = f"sms_bench_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(url)

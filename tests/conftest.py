@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from proactive import bootstrap, db, keys
-from proactive.issuing import Issuer
+from proactive import bootstrap, db
+from proactive.certificates import keys
+from proactive.certificates.issuing import Issuer
 from tests.factories import make_issuer
 
 POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")

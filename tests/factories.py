@@ -9,12 +9,12 @@ from typing import Any
 
 from stdnum.cn import ric
 
-from proactive import keys
-from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
-from proactive.file_store import DirectoryStore
-from proactive.issuing import Issuer
+from proactive.certificates import keys
+from proactive.certificates.file_store import DirectoryStore
+from proactive.certificates.issuing import Issuer
+from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+from proactive.demo.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUMNS
 from proactive.settings import ROOT
-from proactive.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUMNS
 
 
 def make_id(birth: str = "19661125", region: str = "330108", order: int = 123) -> str:

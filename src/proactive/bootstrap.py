@@ -9,16 +9,17 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from proactive import db, keys, logs
-from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
-from proactive.dispatching import Dispatcher
-from proactive.file_store import DirectoryStore
+from proactive import db, logs
+from proactive.certificates import keys
+from proactive.certificates.file_store import DirectoryStore
+from proactive.certificates.issuing import Issuer
+from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+from proactive.field.plan_visits import Dispatcher
+from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Walking
-from proactive.issuing import Issuer
-from proactive.outbox import Composer
-from proactive.programs import Program, load_catalog
+from proactive.programs.catalog import Program, load_catalog
 from proactive.settings import ROOT, Settings
-from proactive.workdays import ChinaCalendar
+from proactive.sms.outbox import Composer
 
 JOBS = ROOT / "jobs"
 

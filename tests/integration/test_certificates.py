@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, MetaData, select
 
-from proactive import certificates, keys, signing
-from proactive.certificate_render import CertificateView
-from proactive.ingest import ingest
-from proactive.issuing import Issue, Issuer, issue_certificates
+from proactive.certificates import issued as certificates
+from proactive.certificates import keys, signing
+from proactive.certificates.issuing import Issue, Issuer, issue_certificates
+from proactive.certificates.render import CertificateView
 from proactive.models import Case, CaseEvent, Certificate, CertificateCounter
-from proactive.nightly import RunOptions, RunReport, run_nightly
-from proactive.programs import load_catalog
+from proactive.nightly.run import RunOptions, RunReport, run_nightly
+from proactive.programs.catalog import load_catalog
+from proactive.registry.ingest import ingest
 from proactive.settings import ROOT
 from tests.factories import FONT, household, make_issuer, senior, write_extract
 

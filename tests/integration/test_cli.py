@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from proactive.cli import app
+from proactive.cli.main import app
 from tests.factories import person, write_extract
 
 runner = CliRunner()

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from proactive.cli import app
-from proactive.schedule import build_scheduler, load_schedule
+from proactive.cli.main import app
+from proactive.nightly.schedule import build_scheduler, load_schedule
 from proactive.settings import ROOT
 from tests.factories import household, make_id, person, write_extract
 
@@ -101,12 +101,13 @@ def test_run_cases_review_and_explain(env: dict[str, str]) -> None:
 def test_second_run_while_locked_exits_with_a_clear_message(env: dict[str, str]) -> None:
     import datetime as dt
 
-    from proactive import bootstrap, run_lock
+    from proactive import bootstrap
+    from proactive.nightly import lock
     from proactive.settings import Settings
 
     engine = bootstrap.engine(Settings.from_env(env))
     invoke(env, "keys", "init")
-    run_lock.acquire(engine, "nightly", dt.datetime.now(dt.UTC), dt.timedelta(hours=1))
+    lock.acquire(engine, "nightly", dt.datetime.now(dt.UTC), dt.timedelta(hours=1))
     result = runner.invoke(app, ["run", "--date", "2026-11-25"], env=env)
     assert result.exit_code == 2
     assert "Another run is in progress" in result.output
@@ -138,7 +139,7 @@ def test_certificates_list_verify_and_reissue(env: dict[str, str], tmp_path: Pat
     verdict = invoke(env, "certificates", "verify", listed["pdf_path"])
     assert verdict.startswith("有效 valid") and listed["certificate_no"] in verdict
     assert "王*" in verdict and BIRTHDAY not in verdict
-    from proactive.certificate_render import read_payload
+    from proactive.certificates.render import read_payload
 
     payload = read_payload(Path(listed["pdf_path"]).read_bytes())
     assert payload is not None

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
-from proactive.cli import app
+from proactive.cli.main import app
 from proactive.models import Task
 from tests.factories import household, senior, site, worker, write_csv, write_extract
 

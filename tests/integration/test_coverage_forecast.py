@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, event
 
-from proactive.coverage import write_coverage
-from proactive.forecast import write_forecast
+from proactive.demo.synth import SITE_COLUMNS, WORKER_COLUMNS
+from proactive.field.coverage import write_coverage
+from proactive.field.forecast import write_forecast
 from proactive.geo import Point, Walking
-from proactive.ingest import ingest
-from proactive.synth import SITE_COLUMNS, WORKER_COLUMNS
+from proactive.registry.ingest import ingest
 from tests.factories import household, make_id, permit, senior, write_csv, write_extract
 
 WALKING = Walking()

@@ -11,18 +11,18 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive import task_outcomes
-from proactive.dispatching import Dispatcher
+from proactive.certificates.issuing import Issuer
+from proactive.field import outcomes
+from proactive.field.plan_visits import Dispatcher
+from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Walking
-from proactive.ingest import ingest
-from proactive.issuing import Issuer
 from proactive.models import Case, Certificate, Message, OptOut, Route, Task
-from proactive.nightly import RunOptions, RunReport, run_nightly
-from proactive.outbox import Composer
-from proactive.programs import load_catalog
+from proactive.nightly.run import RunOptions, RunReport, run_nightly
+from proactive.programs.catalog import load_catalog
+from proactive.registry.ingest import ingest
 from proactive.settings import ROOT
-from proactive.sms_text import afternoon_before
-from proactive.workdays import ChinaCalendar
+from proactive.sms.outbox import Composer
+from proactive.sms.wording import afternoon_before
 from tests.factories import household, senior, site, worker, write_csv, write_extract
 
 PROGRAMS = load_catalog(ROOT / "jobs")
@@ -211,21 +211,21 @@ def test_done_with_the_right_code_closes_the_case(
     run(engine, DAY, issuer)
     (task,) = tasks(engine)
     wrong = "0000" if task.code != "0000" else "1111"
-    with pytest.raises(task_outcomes.WrongCode), _session(engine) as s, s.begin():
-        task_outcomes.done(s, task.id, wrong, "李芳", clock())
+    with pytest.raises(outcomes.WrongCode), _session(engine) as s, s.begin():
+        outcomes.done(s, task.id, wrong, "李芳", clock())
     with _session(engine) as s, s.begin():
-        task_outcomes.done(s, task.id, task.code, "李芳", clock())
+        outcomes.done(s, task.id, task.code, "李芳", clock())
     (after,) = tasks(engine)
     assert (after.status, after.outcome) == ("done", "delivered")
     with engine.connect() as conn:
         assert conn.execute(select(Case.status)).scalar_one() == "closed"
-    with pytest.raises(task_outcomes.NotPlanned), _session(engine) as s, s.begin():
-        task_outcomes.done(s, task.id, task.code, "李芳", clock())
+    with pytest.raises(outcomes.NotPlanned), _session(engine) as s, s.begin():
+        outcomes.done(s, task.id, task.code, "李芳", clock())
 
 
-def _fail(engine: Engine, task_id: int, reason: task_outcomes.FailReason) -> Task | None:
+def _fail(engine: Engine, task_id: int, reason: outcomes.FailReason) -> Task | None:
     with _session(engine) as s, s.begin():
-        return task_outcomes.failed(s, PROGRAMS, task_id, reason, "李芳", clock(), DAY, DISPATCHER)
+        return outcomes.failed(s, PROGRAMS, task_id, reason, "李芳", clock(), DAY, DISPATCHER)
 
 
 def test_not_home_three_times_then_the_supervisor(
@@ -236,7 +236,7 @@ def test_not_home_three_times_then_the_supervisor(
     (task,) = tasks(engine)
     seen = [(task.day, task.worker_id)]
     for _ in range(3):
-        follow = _fail(engine, task.id, task_outcomes.FailReason.not_home)
+        follow = _fail(engine, task.id, outcomes.FailReason.not_home)
         assert follow is not None
         task = follow
         seen.append((task.day, task.worker_id))
@@ -258,7 +258,7 @@ def test_moved_or_deceased_at_the_door_ends_the_case_and_voids_the_certificate(
     load(engine, tmp_path / "x", rows, homes_near_c1(2))
     run(engine, DAY, issuer)
     first = tasks(engine)[0]
-    assert _fail(engine, first.id, task_outcomes.FailReason.deceased) is None
+    assert _fail(engine, first.id, outcomes.FailReason.deceased) is None
     with engine.connect() as conn:
         status = conn.execute(select(Case.status).where(Case.id == first.case_id)).scalar_one()
         voided = conn.execute(
@@ -277,7 +277,7 @@ def test_a_wrong_address_goes_to_the_supervisor(
     load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
     run(engine, DAY, issuer)
     (task,) = tasks(engine)
-    follow = _fail(engine, task.id, task_outcomes.FailReason.wrong_address)
+    follow = _fail(engine, task.id, outcomes.FailReason.wrong_address)
     assert follow is not None and follow.worker_id == "SUP1" and "地址有误" in follow.note
 
 

@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from proactive import reasons
 from proactive.errors import ExtractFileError, ExtractMissingError
-from proactive.ingest import IngestOptions, IngestSummary, ingest
 from proactive.models import Base, Person, ResidencePermit, RowIssue
+from proactive.registry import reasons
+from proactive.registry.ingest import IngestOptions, IngestSummary, ingest
 from tests.factories import household, make_id, permit, person, write_csv, write_extract
 
 NOW = dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC)

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from proactive import review, run_lock
-from proactive.ingest import ingest
 from proactive.models import Case, CaseEvent, Run
-from proactive.nightly import RunOptions, RunReport, run_nightly
-from proactive.programs import Program, load_catalog, load_program
+from proactive.nightly import lock
+from proactive.nightly.run import RunOptions, RunReport, run_nightly
+from proactive.programs import review
+from proactive.programs.catalog import Program, load_catalog, load_program
+from proactive.registry.ingest import ingest
 from proactive.settings import ROOT
 from tests.factories import household, senior, write_csv, write_extract
 
@@ -254,21 +255,21 @@ def test_dry_run_changes_nothing(engine: Engine, tmp_path: Path) -> None:
 def test_two_runs_never_overlap(engine: Engine, tmp_path: Path) -> None:
     load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
     now = clock()
-    owner = run_lock.acquire(engine, "nightly", now, dt.timedelta(hours=1))
-    with pytest.raises(run_lock.RunLocked, match="Another run is in progress"):
+    owner = lock.acquire(engine, "nightly", now, dt.timedelta(hours=1))
+    with pytest.raises(lock.RunLocked, match="Another run is in progress"):
         run(engine, D(2026, 11, 25))
     assert cases(engine) == {}
-    run_lock.release(engine, "nightly", owner)
+    lock.release(engine, "nightly", owner)
     run(engine, D(2026, 11, 25))
     assert len(cases(engine)) == 1
 
 
 def test_a_dead_holders_lock_expires(engine: Engine) -> None:
     then = dt.datetime(2026, 11, 24, 18, tzinfo=dt.UTC)
-    run_lock.acquire(engine, "nightly", then, dt.timedelta(hours=3))
-    with pytest.raises(run_lock.RunLocked):
-        run_lock.acquire(engine, "nightly", then + dt.timedelta(hours=1), dt.timedelta(hours=3))
-    assert run_lock.acquire(engine, "nightly", then + dt.timedelta(hours=4), dt.timedelta(hours=3))
+    lock.acquire(engine, "nightly", then, dt.timedelta(hours=3))
+    with pytest.raises(lock.RunLocked):
+        lock.acquire(engine, "nightly", then + dt.timedelta(hours=1), dt.timedelta(hours=3))
+    assert lock.acquire(engine, "nightly", then + dt.timedelta(hours=4), dt.timedelta(hours=3))
 
 
 def test_failed_run_is_recorded_and_the_next_covers_its_days(
@@ -285,7 +286,7 @@ def test_failed_run_is_recorded_and_the_next_covers_its_days(
 
 
 def test_ids_are_masked_in_listings(engine: Engine, tmp_path: Path) -> None:
-    from proactive.case_queries import list_cases
+    from proactive.programs.case_queries import list_cases
 
     row = senior(1, "1966-11-25")
     load(engine, tmp_path / "x", [row])

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive import optouts
 from proactive.models import Message, OptOut
+from proactive.sms import optouts
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)
 NUMBER = "+8613800138000"

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from proactive.message_states import DELIVERED, FAILED, QUEUED, SENDING, SENT, WITHDRAWN
 from proactive.models import Message, OptOut
-from proactive.optouts import CONFIRM_KIND
 from proactive.settings import Settings
-from proactive.sms_backends import TwilioBackend
-from proactive.sms_worker import (
+from proactive.sms.backends import TwilioBackend
+from proactive.sms.message_states import DELIVERED, FAILED, QUEUED, SENDING, SENT, WITHDRAWN
+from proactive.sms.optouts import CONFIRM_KIND
+from proactive.sms.sender import (
     INTERRUPTED,
     INTERRUPTED_REASON,
     MAYBE_SENT_WAIT,
@@ -30,7 +30,7 @@ from proactive.sms_worker import (
     refresh,
     run_worker,
 )
-from proactive.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, Forced, TwilioStandin
+from proactive.testing.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, Forced, TwilioStandin
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 MORNING = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI).astimezone(dt.UTC)

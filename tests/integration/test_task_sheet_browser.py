@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from proactive.task_sheet import render_html
+from proactive.field.sheets import render_html
 from tests.unit.test_task_sheet import IN_ORDER, SHEET, task_line, task_sheet
 
 TIMEOUT = 60  # seconds for one browser call

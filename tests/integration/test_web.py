@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
-from proactive import optouts, web
 from proactive.masking import mask_phone
 from proactive.models import Case, Message, OptOut, Task
 from proactive.settings import Settings
+from proactive.sms import optouts
+from proactive.web import app as web
 from tests.factories import make_id
 
 TOKEN = "twilio-auth-token"

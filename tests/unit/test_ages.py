@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from proactive.ages import age_on, anniversary, births_reaching
+from proactive.programs.ages import age_on, anniversary, births_reaching
 
 D = dt.date
 

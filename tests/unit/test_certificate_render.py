@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from reportlab.pdfbase import ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
-from proactive.certificate_render import (
+from proactive.certificates.render import (
     DEFAULT_FONT,
     CertificateView,
     Font,

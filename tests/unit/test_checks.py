@@ -3,11 +3,11 @@ import datetime as dt
 
 import pytest
 
-from proactive import case_states
-from proactive.checks import CHECKS, verify
-from proactive.eligibility import assess
-from proactive.programs import load_catalog
-from proactive.residents import HukouRecord, PermitRecord, Resident
+from proactive.programs import case_states
+from proactive.programs.catalog import load_catalog
+from proactive.programs.checks import CHECKS, verify
+from proactive.programs.eligibility import assess
+from proactive.registry.resident import HukouRecord, PermitRecord, Resident
 from proactive.settings import ROOT
 from tests.factories import make_id
 

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from proactive.coverage import (
+from proactive.field.coverage import (
     Home,
     SitePoint,
     circle_radius_metres,
@@ -18,7 +18,7 @@ from proactive.coverage import (
     reach,
     walking_minutes,
 )
-from proactive.forecast import (
+from proactive.field.forecast import (
     UNASSIGNED,
     Birth,
     Week,

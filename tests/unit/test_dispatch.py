@@ -4,9 +4,9 @@ import datetime as dt
 import random
 from collections import Counter
 
-from proactive.dispatch import Board, Circle, Job, SiteInfo, WorkerInfo, plan, windows
+from proactive.field.placement import Board, Circle, Job, SiteInfo, WorkerInfo, plan, windows
+from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Point, Walking
-from proactive.workdays import ChinaCalendar
 
 D = dt.date
 SITE = Point(30.2000, 120.2000)

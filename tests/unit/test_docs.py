@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from proactive import reasons
+from proactive.registry import reasons
 from proactive.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

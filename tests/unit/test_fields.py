@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
 
-from proactive import fields, reasons
+from proactive.registry import parsers, reasons
 from tests.factories import make_id
 
 
-def parse(parser: fields.Parser, *values: str) -> fields.Parsed:
+def parse(parser: parsers.Parser, *values: str) -> parsers.Parsed:
     return parser(pd.Series(list(values), dtype=object))
 
 
@@ -18,7 +18,7 @@ def test_valid_id_passes_and_is_uppercased() -> None:
         if make_id(birth="19700101", order=o).endswith("X")
     )
     x_id = make_id(birth="19700101", order=int(x_id[14:17]))
-    parsed = parse(fields.id_number, number, x_id.lower())
+    parsed = parse(parsers.id_number, number, x_id.lower())
     assert parsed.problems.isna().all()
     assert parsed.values.tolist() == [number, x_id]
 
@@ -37,7 +37,7 @@ def test_valid_id_passes_and_is_uppercased() -> None:
     ],
 )
 def test_bad_id_numbers_are_refused_with_their_reason(value: str, reason: reasons.Reason) -> None:
-    assert parse(fields.id_number, value).problems.tolist() == [reason]
+    assert parse(parsers.id_number, value).problems.tolist() == [reason]
 
 
 def test_impossible_birth_date_in_id_is_refused() -> None:
@@ -45,20 +45,20 @@ def test_impossible_birth_date_in_id_is_refused() -> None:
     from stdnum.cn import ric
 
     number = body + ric.calc_check_digit(body + "0")
-    assert parse(fields.id_number, number).problems.tolist() == [reasons.ID_BIRTH_DATE]
+    assert parse(parsers.id_number, number).problems.tolist() == [reasons.ID_BIRTH_DATE]
 
 
 def test_legacy_15_digit_number_is_upgraded_to_18() -> None:
     legacy = "330108700101001"  # born 1970-01-01, order 001
-    parsed = parse(fields.id_number, legacy)
+    parsed = parse(parsers.id_number, legacy)
     assert parsed.values.tolist() == [make_id(birth="19700101", order=1)]
     assert parsed.problems.isna().all()
 
 
 def test_sex_and_birth_date_decoded_from_id() -> None:
     ids = pd.Series([make_id("19600229", order=1), make_id("19600229", order=2)])
-    assert fields.id_sex(ids).tolist() == ["M", "F"]
-    assert fields.id_birth_date(ids).dt.strftime("%Y-%m-%d").tolist() == ["1960-02-29"] * 2
+    assert parsers.id_sex(ids).tolist() == ["M", "F"]
+    assert parsers.id_birth_date(ids).dt.strftime("%Y-%m-%d").tolist() == ["1960-02-29"] * 2
 
 
 @pytest.mark.parametrize(
@@ -72,43 +72,43 @@ def test_sex_and_birth_date_decoded_from_id() -> None:
     ],
 )
 def test_mobiles_become_e164(raw: str, e164: str) -> None:
-    parsed = parse(fields.mobile, raw)
+    parsed = parse(parsers.mobile, raw)
     assert parsed.values.tolist() == [e164]
     assert parsed.problems.isna().all()
 
 
 @pytest.mark.parametrize("raw", ["12345", "1380013800", "02112345678", "abc", "10086"])
 def test_invalid_or_landline_numbers_are_refused(raw: str) -> None:
-    parsed = parse(fields.mobile, raw)
+    parsed = parse(parsers.mobile, raw)
     assert parsed.problems.tolist() == [reasons.BAD_MOBILE]
     assert parsed.values.isna().all()
 
 
 def test_names_keep_rare_and_non_bmp_characters() -> None:
     names = ["𠮷野", "㛃", "王\U0002a6a5", "\uf900李"]  # incl. a CJK compatibility ideograph
-    assert parse(fields.text, *[f"  {n} " for n in names]).values.tolist() == names
+    assert parse(parsers.text, *[f"  {n} " for n in names]).values.tolist() == names
 
 
 @pytest.mark.parametrize("raw", ["1960/01/01", "1960-1-1", "1960-02-30", "19600101", "yesterday"])
 def test_dates_must_be_iso(raw: str) -> None:
-    assert parse(fields.date, raw).problems.tolist() == [reasons.BAD_DATE]
+    assert parse(parsers.date, raw).problems.tolist() == [reasons.BAD_DATE]
 
 
 def test_timestamps_accept_date_time_forms() -> None:
     parsed = parse(
-        fields.timestamp, "2026-11-01 10:00:00", "2026-11-01T10:00", "2026-11-01", "01/11/2026"
+        parsers.timestamp, "2026-11-01 10:00:00", "2026-11-01T10:00", "2026-11-01", "01/11/2026"
     )
     assert parsed.problems.tolist() == [None, None, None, reasons.BAD_DATETIME]
 
 
 def test_sex_codes() -> None:
-    parsed = parse(fields.sex, "男", "女", "M")
+    parsed = parse(parsers.sex, "男", "女", "M")
     assert parsed.values.tolist()[:2] == ["M", "F"]
     assert parsed.problems.tolist() == [None, None, reasons.BAD_SEX]
 
 
 def test_coordinates_outside_china_are_refused() -> None:
-    assert parse(fields.latitude, "30.2", "91", "x").problems.tolist() == [
+    assert parse(parsers.latitude, "30.2", "91", "x").problems.tolist() == [
         None,
         reasons.BAD_COORDS,
         reasons.BAD_COORDS,
@@ -116,13 +116,13 @@ def test_coordinates_outside_china_are_refused() -> None:
 
 
 def test_booleans_and_counts() -> None:
-    assert parse(fields.boolean, "true", "否", "1", "maybe").values.tolist() == [
+    assert parse(parsers.boolean, "true", "否", "1", "maybe").values.tolist() == [
         True,
         False,
         True,
         None,
     ]
-    assert parse(fields.count, "12", "-1", "1.5").problems.tolist() == [
+    assert parse(parsers.count, "12", "-1", "1.5").problems.tolist() == [
         None,
         reasons.BAD_INTEGER,
         reasons.BAD_INTEGER,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from proactive.message_states import FINAL, PROVIDER, advance
+from proactive.sms.message_states import FINAL, PROVIDER, advance
 
 
 @pytest.mark.parametrize(

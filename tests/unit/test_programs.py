@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from proactive.programs import ProgramError, load_catalog, load_program
+from proactive.programs.catalog import ProgramError, load_catalog, load_program
 from proactive.settings import ROOT
 
 

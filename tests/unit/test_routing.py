@@ -7,8 +7,7 @@ from itertools import pairwise, permutations
 import numpy as np
 import pytest
 
-from proactive.geo import Point, Walking
-from proactive.routing import (
+from proactive.field.routing import (
     EXACT_LIMIT,
     LOCAL_LIMIT,
     Matrix,
@@ -20,6 +19,7 @@ from proactive.routing import (
     plan_route,
     tour_metres,
 )
+from proactive.geo import Point, Walking
 
 SITE = Point(30.195, 120.185)  # a community service site in Binjiang, Hangzhou
 REFERENCE_MS = 500  # OR-Tools' guided local search, run far longer than plan_route lets it

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from proactive import keys, signing
+from proactive.certificates import keys, signing
 
 CLAIMS = signing.CertificateClaims(
     certificate_no="330108-2026-LN-000001",

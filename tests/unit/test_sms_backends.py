@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from proactive.settings import Settings
-from proactive.sms_backends import (
+from proactive.sms.backends import (
     ConsoleBackend,
     FakeBackend,
     SendError,
@@ -22,7 +22,7 @@ from proactive.sms_backends import (
     TwilioBackend,
     backend_from_settings,
 )
-from proactive.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
+from proactive.testing.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
 
 TO = "+8613812345678"
 BODY = "您的老年人优待证已办好，请出示确认码4821"

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from proactive.sms_backends import classify, transport_error
-from proactive.sms_text import sendable_from
-from proactive.sms_worker import (
+from proactive.sms.backends import classify, transport_error
+from proactive.sms.sender import (
     BACKOFF_CAP,
     MAYBE_SENT_WAIT,
     TokenBucket,
@@ -23,7 +22,8 @@ from proactive.sms_worker import (
     quiet,
     retry_delay,
 )
-from proactive.twilio_standin import CREATE_PARAMS, LIST_PARAMS, segments
+from proactive.sms.wording import sendable_from
+from proactive.testing.twilio_standin import CREATE_PARAMS, LIST_PARAMS, segments
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 OPENAPI = Path("/work/shared/twilio/twilio_api_v2010.json")

@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from proactive.residents import HukouRecord, Resident
-from proactive.sms_text import greeting, half_day, length, recipient, segments, visit_date
+from proactive.registry.resident import HukouRecord, Resident
+from proactive.sms.wording import greeting, half_day, length, recipient, segments, visit_date
 
 RECORD = HukouRecord("𠮷田", "男", dt.date(1966, 11, 25), "active", None, "330108002001")
 
@@ -37,7 +37,7 @@ def test_dates_and_half_days() -> None:
 
 
 def test_quiet_hours_push_sending_to_eight_in_the_morning() -> None:
-    from proactive.sms_text import afternoon_before, is_quiet, sendable_from
+    from proactive.sms.wording import afternoon_before, is_quiet, sendable_from
 
     two_am = dt.datetime(2026, 11, 25, 18, 0, tzinfo=dt.UTC)  # 02:00 in Shanghai
     assert is_quiet(two_am, "21:00-08:00")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from stdnum.cn import ric
 
-from proactive.binjiang import COMMUNITIES, STREETS
-from proactive.synth import SynthOptions, write_extract
+from proactive.demo.synth import SynthOptions, write_extract
+from proactive.registry.binjiang import COMMUNITIES, STREETS
 
 AS_OF = dt.date(2026, 11, 25)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from proactive.task_sheet import (
+from proactive.field.sheets import (
     NO_PHONE,
     TaskLine,
     TaskSheet,

@@ -2,8 +2,8 @@
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from proactive.certificate_render import DEFAULT_FONT, Font, Renderer
-from proactive.programs import load_catalog
+from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+from proactive.programs.catalog import load_catalog
 from proactive.settings import ROOT
 from tests.unit.test_certificate_render import VIEW
 
@@ -57,8 +57,8 @@ WORST = {
 
 
 def test_sms_templates_fit_two_segments_and_carry_no_url_or_id() -> None:
-    from proactive.outbox import Composer
-    from proactive.sms_text import MAX_SEGMENTS, segments
+    from proactive.sms.outbox import Composer
+    from proactive.sms.wording import MAX_SEGMENTS, segments
 
     composer = Composer.from_directory(str(ROOT / "templates"), "0571-12345", "21:00-08:00")
     names = [n for p in load_catalog(ROOT / "jobs").values() for n in p.sms_templates]

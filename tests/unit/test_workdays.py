@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from proactive.workdays import ChinaCalendar, first_workday, workdays_from
+from proactive.field.workdays import ChinaCalendar, first_workday, workdays_from
 
 D = dt.date
 

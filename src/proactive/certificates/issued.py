@@ -1,0 +1,139 @@
+"""Use cases on issued certificates: list, verify (against the database too), reissue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from proactive.certificates import numbering, render, signing
+from proactive.certificates.issuing import Issuer, produce
+from proactive.errors import ProactiveError
+from proactive.masking import mask_id
+from proactive.models import Case, Certificate
+from proactive.programs import case_states, casebook
+from proactive.programs.catalog import Program
+from proactive.programs.checks import is_alive
+from proactive.registry.resident_reads import home_addresses, load_residents
+
+COLUMNS = ("certificate_no", "id_number", "program", "issued_on", "status", "pdf_path")
+
+
+class ReissueReason(StrEnum):
+    lost = "lost"
+    damaged = "damaged"
+    corrected = "corrected"
+
+
+REASONS_ZH = {
+    ReissueReason.lost: "遗失",
+    ReissueReason.damaged: "损坏",
+    ReissueReason.corrected: "信息更正",
+}
+
+
+class CertificateNotFound(ProactiveError):
+    """No such certificate"""
+
+
+class CannotReissue(ProactiveError):
+    """The certificate cannot be reissued"""
+
+
+def list_certificates(
+    engine: Engine, program: str | None, status: str | None, unmasked: bool
+) -> list[dict[str, Any]]:
+    query = select(Certificate).order_by(Certificate.id)
+    if program:
+        query = query.where(Certificate.program == program)
+    if status:
+        query = query.where(Certificate.status == status)
+    with Session(engine) as session:
+        return [
+            {
+                "certificate_no": c.certificate_no,
+                "id_number": c.id_number if unmasked else mask_id(c.id_number),
+                "program": c.program,
+                "issued_on": c.issued_on.isoformat(),
+                "status": c.status,
+                "pdf_path": c.pdf_path,
+            }
+            for c in session.scalars(query)
+        ]
+
+
+def payload_of(source: str) -> str:
+    """The QR text itself, or read from the QR code of a certificate PDF."""
+    path = Path(source)
+    if source.lower().endswith(".pdf") and path.is_file():
+        return render.read_payload(path.read_bytes()) or ""
+    return source
+
+
+def verify(
+    source: str, public_keys: Mapping[bytes, bytes], engine: Engine | None
+) -> signing.Verification:
+    """Offline with the public keys alone; with the database, revoked numbers fail too."""
+    payload = payload_of(source)
+    if engine is None:
+        return signing.verify(payload, public_keys)
+    with Session(engine) as session:
+        return signing.verify(payload, public_keys, lambda no: numbering.is_revoked(session, no))
+
+
+def reissue(
+    engine: Engine,
+    programs: Mapping[str, Program],
+    certificate_no: str,
+    reason: ReissueReason,
+    issuer: Issuer,
+    issued_on: dt.date,
+    user: str,
+    now: dt.datetime,
+) -> Certificate:
+    """Revoke a certificate and issue its replacement under a new number, in one transaction:
+    if the new one cannot be rendered, the old one stays valid."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        old = numbering.by_number(session, certificate_no, lock=True)
+        if old is None:
+            raise CertificateNotFound(certificate_no)
+        if old.status != numbering.ACTIVE:
+            raise CannotReissue(f"{certificate_no} is {old.status}")
+        case = session.get(Case, old.case_id, with_for_update=True)
+        program = programs.get(old.program)
+        if case is None or program is None or case.status == case_states.CANCELLED:
+            raise CannotReissue(f"{certificate_no}: its case or program is gone")
+        resident = load_residents(session.connection(), [old.id_number]).get(old.id_number)
+        if resident is None or not is_alive(resident):
+            raise CannotReissue(f"{certificate_no}: the holder is not a living resident")
+        address = home_addresses(session.connection(), [old.id_number]).get(old.id_number, "")
+        missing = issuer.glyphs.missing(resident.name + address)
+        if missing:
+            raise CannotReissue(f"the font lacks {' '.join(missing)}; print by hand")
+        numbering.revoke(session, old, reason, now)
+        (serial,) = numbering.allocate_serials(session, program.id, issued_on.year, 1)
+        new = numbering.numbered(
+            case,
+            program,
+            issuer.district,
+            issued_on,
+            serial,
+            numbering.last_editions(session, [case.id])[case.id] + 1,
+            now,
+            replaces_id=old.id,
+        )
+        session.add(new)
+        session.flush()
+        produce(new, program, resident, address, issuer)
+        target = case.status if case.status == case_states.SCHEDULED else case_states.ISSUED
+        why = (
+            f"补发（{REASONS_ZH[reason]}）：新证 {new.certificate_no}，"
+            f"原证 {certificate_no} 作废 reissued ({reason})"
+        )
+        casebook.transition(session, case, target, f"user:{user}", why, now)
+        return new

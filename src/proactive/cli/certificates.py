@@ -1,0 +1,106 @@
+"""Commands for certificates and their signing keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from proactive import bootstrap
+from proactive.certificates import issued, keys
+from proactive.certificates.issued import ReissueReason
+from proactive.cli.common import FormatOption, UnmaskedOption, fail
+from proactive.errors import ProactiveError
+from proactive.masking import mask_name
+from proactive.output import Format, render
+from proactive.settings import Settings
+
+keys_app = typer.Typer(help="The district's certificate signing keys.")
+certificates_app = typer.Typer(
+    help="Certificates and their signed QR codes.", invoke_without_command=True
+)
+
+
+@keys_app.command("init")
+def keys_init(
+    force: Annotated[
+        bool, typer.Option(help="Rotate: a new key; old public keys stay trusted")
+    ] = False,
+) -> None:
+    """Create the district's Ed25519 key pair in PROACTIVE_KEY_DIR (the private key: a file)."""
+    settings = Settings.from_env()
+    try:
+        kid, public_path = keys.init(Path(settings.key_dir), force)
+    except ProactiveError as error:
+        raise fail(error) from error
+    print(f"key id {kid.hex()}; public key {public_path} (share it with verifiers)")
+
+
+@certificates_app.callback()
+def certificates_command(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, active or revoked")] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List certificates (ID numbers masked unless --unmasked)."""
+    if ctx.invoked_subcommand:
+        return
+    engine = bootstrap.engine(Settings.from_env())
+    records = issued.list_certificates(engine, program, status, unmasked)
+    print(render(records, issued.COLUMNS, fmt, title="certificates"), end="")
+
+
+@certificates_app.command("verify")
+def certificates_verify(
+    source: Annotated[str, typer.Argument(help="A certificate PDF, or the QR text (PC1:...)")],
+    offline: Annotated[
+        bool, typer.Option(help="Public keys only: do not ask the database about revocation")
+    ] = False,
+) -> None:
+    """Check a certificate's QR code; exit 1 unless it is valid."""
+    settings = Settings.from_env()
+    engine = None if offline else bootstrap.engine(settings)
+    result = issued.verify(source, keys.public_keys(Path(settings.key_dir)), engine)
+    print(f"{'有效' if result.valid else '无效'} {result.code}")
+    if result.claims is not None:
+        c = result.claims
+        print(
+            f"{c.certificate_no} {c.program} {mask_name(c.holder)} {c.masked_id} "
+            f"{c.issued_on} {c.issuer}"
+        )
+    if not result.valid:
+        raise typer.Exit(code=1)
+
+
+@certificates_app.command("reissue")
+def certificates_reissue(
+    certificate_no: Annotated[str, typer.Argument(help="The certificate to replace")],
+    reason: Annotated[ReissueReason, typer.Option(help="lost, damaged or corrected")],
+    user: Annotated[str, typer.Option(help="Who asks for the reissue")] = "operator",
+) -> None:
+    """Revoke a certificate and issue a new one under a new number."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    try:
+        new = issued.reissue(
+            engine,
+            bootstrap.programs(),
+            certificate_no,
+            reason,
+            bootstrap.issuer(settings),
+            bootstrap.today_shanghai(),
+            user,
+            bootstrap.utc_now(),
+        )
+    except ProactiveError as error:
+        raise fail(error) from error
+    print(f"{certificate_no} revoked ({reason.value}); new certificate {new.certificate_no}")
+    print(new.pdf_path)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(certificates_app, name="certificates")

@@ -1,0 +1,345 @@
+"""The command line: parse, call a use case, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from sqlalchemy import Engine
+
+from proactive import bootstrap
+from proactive.certificates import keys
+from proactive.cli import certificates as cli_certificates
+from proactive.cli import field as cli_field
+from proactive.cli import sms as cli_sms
+from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, err, fail
+from proactive.demo import run as demo
+from proactive.demo import synth
+from proactive.errors import ProactiveError
+from proactive.nightly import run as nightly
+from proactive.nightly import schedule
+from proactive.output import Format, render
+from proactive.programs import case_queries, explain, preview, review
+from proactive.registry import ingest, quarantine, report
+from proactive.settings import Settings
+from proactive.sms import backends as sms_backends
+from proactive.sms import sender as sms_worker
+
+app = typer.Typer(
+    help="proactive: community services that come to the resident.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(db_app, name="db")
+programs_app = typer.Typer(help="The program catalog in jobs/.", invoke_without_command=True)
+app.add_typer(programs_app, name="programs")
+review_app = typer.Typer(help="Cases waiting for a person's decision.")
+app.add_typer(review_app, name="review")
+
+
+@app.command("ingest")
+def ingest_command(
+    path: Annotated[
+        Path, typer.Argument(help="Extract directory (persons.csv, households.csv, ...)")
+    ],
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8 or gb18030; detected when omitted")
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option(help="Where summary.json and quarantine.csv go")
+    ] = Path("reports"),
+) -> None:
+    """Load a shared-data extract into the registry (one transaction)."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    options = ingest.IngestOptions(encoding=encoding, column_map=bootstrap.column_map(settings))
+    try:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("ingest", total=None)
+            summary = ingest.ingest(
+                engine,
+                path,
+                bootstrap.utc_now,
+                options,
+                on_file=lambda f: progress.update(task, description=f),
+            )
+    except ProactiveError as error:
+        raise fail(error) from error
+    where = report.write_report(summary, report_dir)
+    print(demo.summary_text(summary))
+    print(f"report: {where}")
+
+
+@app.command("quarantine")
+def quarantine_command(
+    fmt: FormatOption = Format.table,
+    run: Annotated[int | None, typer.Option(help="Ingest run (default: the latest)")] = None,
+    warnings: Annotated[bool, typer.Option(help="Also list rows loaded with a warning")] = False,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List rejected extract rows with their reasons (ID numbers masked)."""
+    engine = bootstrap.engine(Settings.from_env())
+    records = quarantine.list_issues(engine, run, warnings, unmasked)
+    print(render(records, quarantine.COLUMNS, fmt, title="quarantine"), end="")
+
+
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option(help="Directory to write the extract to")],
+    residents: Annotated[int, typer.Option(help="Number of residents")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same extract)")] = 20261125,
+    date: Annotated[str | None, typer.Option(help="As-of date YYYY-MM-DD (default today)")] = None,
+    turning_60: Annotated[int, typer.Option(help="People whose 60th birthday is the date")] = 12,
+) -> None:
+    """Write a synthetic Binjiang extract."""
+    as_of = dt.date.fromisoformat(date) if date else bootstrap.today_shanghai()
+    options = synth.SynthOptions(residents=residents, seed=seed, as_of=as_of, turning_60=turning_60)
+    counts = synth.write_extract(out, options)
+    print(
+        f"wrote {counts.persons} persons, {counts.households} households, "
+        f"{counts.permits} residence permits ({counts.bad_rows} bad rows) to {out}"
+    )
+
+
+@app.command("demo")
+def demo_command(
+    workdir: Annotated[Path, typer.Option(help="Where the demo extract and reports go")] = Path(
+        "demo"
+    ),
+    residents: Annotated[int, typer.Option(help="Number of residents")] = 5000,
+) -> None:
+    """Generate a Binjiang extract, load it, run the night, and show what came out."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    key_dir = Path(settings.key_dir)
+    if not (key_dir / keys.PRIVATE_FILE).exists():
+        kid, _ = keys.init(key_dir)
+        print(f"created a demo signing key {kid.hex()} in {key_dir}/")
+    print(
+        demo.run(
+            engine,
+            workdir,
+            residents,
+            bootstrap.today_shanghai(),
+            bootstrap.utc_now,
+            bootstrap.programs(),
+            settings.district_code,
+            bootstrap.issuer(settings),
+            bootstrap.dispatcher(settings),
+            keys.public_keys(key_dir),
+            functools.partial(_demo_sms, engine, settings, workdir / "sms.jsonl"),
+        )
+    )
+
+
+def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetime) -> Counter[str]:
+    """The demo's messages through the console backend, as if sent at `at`."""
+    backend = sms_backends.ConsoleBackend(log_file)
+    unpaced = dataclasses.replace(settings, sms_rate="1000")  # nothing real is sent
+    return sms_worker.run_worker(engine, backend, unpaced, lambda: at, True, threading.Event())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema."""
+    bootstrap.engine(Settings.from_env())
+    print("database at head")
+
+
+@app.command("run")
+def run_command(
+    date: DateOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Report what would happen; change nothing")] = False,
+    extract: Annotated[
+        Path | None, typer.Option(help="Ingest this extract directory first")
+    ] = None,
+) -> None:
+    """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
+    → verify → issue → dispatch → queue SMS."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    options = nightly.RunOptions(
+        as_of=day_or_today(date),
+        dry_run=dry_run,
+        extract=extract,
+        ingest=ingest.IngestOptions(column_map=bootstrap.column_map(settings)),
+    )
+    try:
+        result = nightly.run_nightly(
+            engine,
+            bootstrap.programs(),
+            options,
+            bootstrap.utc_now,
+            settings.district_code,
+            None if dry_run else bootstrap.issuer(settings),
+            None if dry_run else bootstrap.dispatcher(settings),
+        )
+    except ProactiveError as error:
+        raise fail(error) from error
+    print(demo.run_text(result))
+
+
+@app.command("runs")
+def runs_command(fmt: FormatOption = Format.table) -> None:
+    """List past nightly runs."""
+    engine = bootstrap.engine(Settings.from_env())
+    print(
+        render(case_queries.list_runs(engine), case_queries.RUN_COLUMNS, fmt, title="runs"), end=""
+    )
+
+
+@app.command("cases")
+def cases_command(
+    fmt: FormatOption = Format.table,
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """List cases (ID numbers masked unless --unmasked)."""
+    engine = bootstrap.engine(Settings.from_env())
+    records = case_queries.list_cases(engine, status, program, unmasked)
+    print(render(records, case_queries.CASE_COLUMNS, fmt, title="cases"), end="")
+
+
+@app.command("explain")
+def explain_command(
+    id_number: Annotated[str, typer.Argument(help="The person's ID number")],
+    program: Annotated[str | None, typer.Option(help="Only this program")] = None,
+    date: DateOption = None,
+    unmasked: UnmaskedOption = False,
+) -> None:
+    """Why a person is or is not eligible, condition by condition, and what became of their case."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    programs = bootstrap.programs()
+    chosen = {program: programs[program]} if program else programs
+    print(
+        explain.explain(
+            engine,
+            id_number.strip().upper(),
+            chosen,
+            day_or_today(date),
+            settings.district_code,
+            unmasked,
+        )
+    )
+
+
+@programs_app.callback()
+def programs_command(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
+    """List the programs with their rules in plain Chinese and English."""
+    if ctx.invoked_subcommand:
+        return
+    records = []
+    for program in bootstrap.programs().values():
+        zh, en = program.describe()
+        records.append(
+            {
+                "program": program.id,
+                "age": program.age,
+                "delivery": program.delivery,
+                "sla_days": program.sla_days,
+                "rule_zh": zh,
+                "rule_en": en,
+            }
+        )
+    columns = ("program", "age", "delivery", "sla_days", "rule_zh", "rule_en")
+    if fmt is Format.table:
+        for r in records:
+            print(f"{r['program']}\n  {r['rule_zh']}\n  {r['rule_en']}\n")
+        return
+    print(render(records, columns, fmt), end="")
+
+
+@programs_app.command("preview")
+def programs_preview(
+    program: Annotated[str, typer.Argument(help="Program id")], date: DateOption = None
+) -> None:
+    """How many people the rule matches on a day, with a masked sample; opens nothing."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+    programs = bootstrap.programs()
+    if program not in programs:
+        raise fail(ProactiveError(f"unknown program {program!r}; known: {', '.join(programs)}"))
+    result = preview.preview(engine, programs[program], day_or_today(date), settings.district_code)
+    print(
+        f"{result.program} on {result.day}: {result.reaching_age} reach the age, "
+        f"{result.matched} match the rule"
+    )
+    print(render(result.sample, ("id_number", "name", "birth_date"), Format.table), end="")
+
+
+@review_app.command("list")
+def review_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = False) -> None:
+    """Cases waiting for review, with the reasons."""
+    engine = bootstrap.engine(Settings.from_env())
+    records = case_queries.list_cases(engine, "needs_review", None, unmasked)
+    print(render(records, case_queries.CASE_COLUMNS, fmt, title="review"), end="")
+
+
+@review_app.command("show")
+def review_show(case_id: int, unmasked: UnmaskedOption = False) -> None:
+    """One case: its checks and its history."""
+    engine = bootstrap.engine(Settings.from_env())
+    detail = case_queries.case_detail(engine, case_id, unmasked)
+    if detail is None:
+        raise fail(review.CaseNotFound(str(case_id)))
+    print(json.dumps(detail, ensure_ascii=False, indent=2))
+
+
+def _decide(case_id: int, approve: bool, user: str, why: str) -> None:
+    engine = bootstrap.engine(Settings.from_env())
+    try:
+        status = review.decide(engine, case_id, approve, user, why, bootstrap.utc_now)
+    except ProactiveError as error:
+        raise fail(error) from error
+    print(f"case {case_id}: {status}")
+
+
+UserOption = Annotated[str, typer.Option("--user", help="Who decides (recorded)")]
+WhyOption = Annotated[str, typer.Option("--why", help="Why (recorded)")]
+
+
+@review_app.command("approve")
+def review_approve(case_id: int, user: UserOption, why: WhyOption) -> None:
+    """Approve a case in review."""
+    _decide(case_id, True, user, why)
+
+
+@review_app.command("reject")
+def review_reject(case_id: int, user: UserOption, why: WhyOption) -> None:
+    """Reject a case in review (it is cancelled with the reason)."""
+    _decide(case_id, False, user, why)
+
+
+@app.command("schedule")
+def schedule_command() -> None:
+    """Run the nightly schedule (jobs/schedule.toml) in the foreground with APScheduler."""
+    settings = Settings.from_env()
+    engine = bootstrap.engine(settings)
+
+    def job() -> None:
+        options = nightly.RunOptions(as_of=bootstrap.today_shanghai())
+        try:
+            result = nightly.run_nightly(
+                engine, bootstrap.programs(), options, bootstrap.utc_now, settings.district_code
+            )
+            print(demo.run_text(result), flush=True)
+        except ProactiveError as error:
+            err.print(f"run skipped: {error}", markup=False)
+
+    nightly_schedule = schedule.load_schedule(bootstrap.JOBS / "schedule.toml")
+    at = f"{nightly_schedule.hour:02d}:{nightly_schedule.minute:02d}"
+    err.print(f"nightly run at {at} Asia/Shanghai; Ctrl-C stops")
+    schedule.build_scheduler(nightly_schedule, job).start()
+
+
+for commands in (cli_certificates, cli_field, cli_sms):
+    commands.register(app)

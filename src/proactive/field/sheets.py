@@ -1,0 +1,136 @@
+"""A social worker's printable daily task list: one A4 section per worker and day, the stops in
+route order, in Simplified Chinese. One Jinja2 template serves a browser and xhtml2pdf alike,
+so its CSS keeps to what xhtml2pdf understands (tables, borders, sizes, widths, page breaks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from proactive.certificates.render import DEFAULT_FONT, cn_date, fix_to_unicode_cmap
+from proactive.errors import ProactiveError
+from proactive.settings import ROOT
+
+TEMPLATE = "pages/task_list.html.j2"
+FONT_FAMILY = "proactive-cjk"  # the @font-face name; only this document uses it
+WEEKDAYS = "一二三四五六日"
+RESULTS = ("已送达", "不在家", "拒收", "已迁出", "已故", "地址有误")  # boxes to tick
+NO_PHONE = "无手机，请电话/上门联系"
+# xhtml2pdf confines reads to the working directory by default; here: the font, nothing else
+RESOURCES = ResourceAccessPolicy(allow_remote=False, base_dir=DEFAULT_FONT.parent)
+STATUS_NOTES = {"done": "已完成", "failed": "上次未成功", "withdrawn": "已撤回，无需上门"}
+
+
+class TaskSheetRenderError(ProactiveError):
+    """The task sheet could not be converted to PDF"""
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One stop of a worker's route: whom to visit, when, and what to do there."""
+
+    task_id: int
+    stop: int  # 1-based position on the route
+    window: str  # e.g. "09:00–10:00"
+    resident: str  # name (may contain 𠮷)
+    id_number: str  # already masked (330108********1234) unless the user asked --unmasked
+    address: str
+    phone: str  # masked or full, or "" when the resident has no reachable phone
+    program: str  # program id, e.g. "senior_certificate"
+    task: str  # what to do, in Chinese: "送老年人优待证" / "高龄津贴上门核实" / "百岁老人走访"
+    deliver: str  # the certificate number to hand over, or "" for a visit
+    status: str  # planned | done | failed | withdrawn
+    outside_circle: bool
+    travel_minutes: float  # from the site to the home
+    attempt: int  # 1..3
+
+
+@dataclass(frozen=True)
+class TaskSheet:
+    """A worker's day: the site they start from and the stops in route order."""
+
+    day: dt.date
+    worker_id: str
+    worker_name: str
+    site_id: str
+    site_name: str
+    lines: tuple[TaskLine, ...]
+    route_metres: float  # the walk, site -> stops -> site
+    route_minutes: float
+
+
+def render_html(sheets: Sequence[TaskSheet], font_url: str | None = None) -> str:
+    """The sheets as one HTML document, a page section each. font_url is where the browser (or
+    xhtml2pdf) finds the CJK font; by default the project font as a file:// URL."""
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            sheets=sheets,
+            font_url=font_url or DEFAULT_FONT.as_uri(),
+            font_family=FONT_FAMILY,
+            results=RESULTS,
+        )
+    )
+
+
+def render_pdf(sheets: Sequence[TaskSheet]) -> bytes:
+    """The same HTML through xhtml2pdf: A4, the font subset embedded, text extractable (also
+    beyond the BMP, thanks to the certificate renderer's ToUnicode fix)."""
+    fix_to_unicode_cmap()  # xhtml2pdf registers its own TTFont from the @font-face rule
+    out = io.BytesIO()
+    status = pisa.CreatePDF(
+        render_html(sheets),
+        dest=out,
+        encoding="utf-8",
+        resource_policy=RESOURCES,
+        capacity=-1,  # keep the work in memory: its spill file is never closed (ResourceWarning)
+    )
+    if status.err:
+        raise TaskSheetRenderError(f"{status.err} error(s) from xhtml2pdf")
+    return out.getvalue()
+
+
+def cn_day(day: dt.date) -> str:
+    """2026年11月26日（星期四）."""
+    return f"{cn_date(day)}（星期{WEEKDAYS[day.weekday()]}）"
+
+
+def in_route_order(lines: Sequence[TaskLine]) -> list[TaskLine]:
+    return sorted(lines, key=lambda line: line.stop)
+
+
+def notes(line: TaskLine) -> list[str]:
+    """What the 备注 column says about a stop, in order of importance."""
+    found = [STATUS_NOTES[line.status]] if line.status in STATUS_NOTES else []
+    if line.outside_circle:
+        found.append(f"超出15分钟圈（步行约{round(line.travel_minutes)}分钟）")
+    if line.attempt > 1:
+        found.append(f"第{line.attempt}次上门")
+    return found
+
+
+def km(metres: float) -> str:
+    """Metres as kilometres with one decimal: 3240 -> "3.2"."""
+    return f"{metres / 1000:.1f}"
+
+
+@functools.cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(ROOT / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(cn_day=cn_day, in_route_order=in_route_order, km=km)
+    environment.globals.update(notes=notes, no_phone=NO_PHONE)
+    return environment

@@ -1,0 +1,179 @@
+"""Use case: the nightly run. Optional ingest, then cancel what the news ends, then detect,
+open and verify new cases, for every day since the last successful run.
+
+Exactly-once lives in the database: the unique (person, program) key on cases, the runs table
+(what was covered, up to which ingest), and the run lock. The scheduler only starts runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from proactive.certificates import issuing, revocation
+from proactive.field import plan_visits
+from proactive.models import IngestRun, Run
+from proactive.nightly import lock
+from proactive.programs import detect
+from proactive.programs.catalog import Program
+from proactive.registry.ingest import Clock, IngestOptions, IngestSummary, ingest_on
+
+LOCK = "nightly"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    as_of: dt.date
+    dry_run: bool = False
+    extract: Path | None = None
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    lock_ttl: dt.timedelta = dt.timedelta(hours=3)
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    as_of: dt.date
+    covered_from: dt.date
+    dry_run: bool
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ingest: IngestSummary | None = None
+
+
+def run_nightly(
+    engine: Engine,
+    programs: Mapping[str, Program],
+    options: RunOptions,
+    clock: Clock,
+    district: str,
+    issuer: issuing.Issuer | None = None,
+    dispatcher: plan_visits.Dispatcher | None = None,
+) -> RunReport:
+    """Without an issuer the run stops after verification (approved cases wait for issuing);
+    without a dispatcher, nothing is planned."""
+    with lock.held(engine, LOCK, clock(), options.lock_ttl):
+        return _run(engine, programs, options, clock, district, issuer, dispatcher)
+
+
+def _run(
+    engine: Engine,
+    programs: Mapping[str, Program],
+    options: RunOptions,
+    clock: Clock,
+    district: str,
+    issuer: issuing.Issuer | None,
+    dispatcher: plan_visits.Dispatcher | None,
+) -> RunReport:
+    with engine.connect() as conn:
+        last = conn.execute(
+            select(Run)
+            .where(Run.status == "succeeded")
+            .order_by(Run.as_of.desc(), Run.id.desc())
+            .limit(1)
+        ).first()
+    covered_from = last.as_of + dt.timedelta(days=1) if last else options.as_of
+    since_ingest = last.ingest_watermark if last else 0
+    run_id = None if options.dry_run else _start(engine, options.as_of, covered_from, clock)
+    report = RunReport(run_id, options.as_of, covered_from, options.dry_run)
+    session = Session(engine, expire_on_commit=False)
+    try:
+        if options.extract is not None:
+            started = time.perf_counter()
+            report.ingest = ingest_on(session.connection(), options.extract, clock, options.ingest)
+            report.stages["ingest"] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                "rejected": report.ingest.rejected,
+            }
+        latest = session.execute(select(func.max(IngestRun.id))).scalar() or 0
+        window = detect.Window(covered_from, options.as_of, since_ingest)
+        context = detect.Stage(programs, window, district, run_id, clock())
+        for name, stage in (
+            ("cancel", detect.cancel_on_news),
+            ("revoke", revocation.revoke_on_news),
+            ("detect", detect.open_cases),
+        ):
+            started = time.perf_counter()
+            counts: Counter[str] = stage(session, context)
+            report.stages[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
+            log.info(
+                f"run.{name}",
+                extra={"run_id": run_id, "as_of": options.as_of, **report.stages[name]},
+            )
+        if options.dry_run:
+            session.rollback()
+            return report
+        session.commit()  # cases are kept even if issuing fails; the next run issues them
+        if issuer is not None:
+            started = time.perf_counter()
+            issue = issuing.Issue(options.as_of, context.actor, clock())
+            counts = issuing.issue_certificates(engine, programs, issuer, issue)
+            report.stages["issue"] = {"seconds": round(time.perf_counter() - started, 3), **counts}
+            log.info("run.issue", extra={"run_id": run_id, **report.stages["issue"]})
+        if dispatcher is not None:
+            started = time.perf_counter()
+            with Session(engine, expire_on_commit=False) as planning, planning.begin():
+                figures = plan_visits.dispatch(planning, programs, context, dispatcher)
+            report.stages["dispatch"] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                **figures,
+            }
+            log.info("run.dispatch", extra={"run_id": run_id, **report.stages["dispatch"]})
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(
+                status="succeeded",
+                finished_at=clock(),
+                ingest_watermark=latest,
+                stats=json.dumps(report.stages, ensure_ascii=False),
+            )
+        )
+        session.commit()
+        return report
+    except Exception as error:
+        session.rollback()
+        log.error(
+            "run.failed", extra={"run_id": run_id, "as_of": options.as_of, "error": repr(error)}
+        )
+        if run_id is not None:
+            _fail(engine, run_id, clock, error)
+        raise
+    finally:
+        session.close()
+
+
+def _start(engine: Engine, as_of: dt.date, covered_from: dt.date, clock: Clock) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(Run).values(
+                as_of=as_of,
+                covered_from=covered_from,
+                status="running",
+                started_at=clock(),
+                ingest_watermark=0,
+                stats="{}",
+                error="",
+            )
+        )
+        (run_id,) = result.inserted_primary_key or (0,)
+        return int(run_id)
+
+
+def _fail(engine: Engine, run_id: int, clock: Callable[[], dt.datetime], error: Exception) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status="failed", finished_at=clock(), error=f"{type(error).__name__}: {error}")
+        )

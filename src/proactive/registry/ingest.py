@@ -1,0 +1,228 @@
+"""Use case: load one shared-data extract directory into the registry, in one transaction.
+
+Per file: read (file-level errors abort everything), resolve duplicate keys, skip rows whose
+raw text is unchanged since the last load, validate the rest, write only what changed, and
+record every problem. Nothing is written unless every file could be read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, update
+
+from proactive.errors import ExtractMissingError
+from proactive.models import IngestRun
+from proactive.registry import tables as store
+from proactive.registry import validate
+from proactive.registry.extract_format import ALL, FileSpec
+from proactive.registry.reader import ExtractFile, read_extract_file
+from proactive.registry.reasons import STALE_ROW
+from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Issue
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass
+class FileSummary:
+    file: str
+    encoding: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    same_file: bool = False  # byte-identical to the file last loaded: skipped whole
+
+
+@dataclass
+class IngestSummary:
+    run_id: int
+    source: str
+    files: list[FileSummary]
+    issues: list[tuple[str, Issue]]
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    encoding: str | None = None
+    column_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def ingest(
+    engine: Engine,
+    directory: Path,
+    clock: Clock,
+    options: IngestOptions = IngestOptions(),
+    on_file: Callable[[str], None] = lambda _file: None,
+) -> IngestSummary:
+    """Load the extract in one transaction of its own."""
+    with engine.begin() as conn:
+        return ingest_on(conn, directory, clock, options, on_file)
+
+
+def ingest_on(
+    conn: Connection,
+    directory: Path,
+    clock: Clock,
+    options: IngestOptions = IngestOptions(),
+    on_file: Callable[[str], None] = lambda _file: None,
+) -> IngestSummary:
+    """Load the extract inside the caller's transaction (the nightly run's)."""
+    if not directory.is_dir():
+        raise ExtractMissingError(f"{directory} is not a directory")
+    present = [spec for spec in ALL if (directory / spec.file).is_file()]
+    missing = [spec.file for spec in ALL if spec.required and spec not in present]
+    if missing:
+        raise ExtractMissingError(f"{directory} has no {', '.join(missing)}")
+    run_id = _start_run(conn, directory, clock)
+    summaries: list[FileSummary] = []
+    issues: list[tuple[str, Issue]] = []
+    for spec in present:
+        on_file(spec.file)
+        summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
+        summaries.append(summary)
+        issues += [(spec.file, issue) for issue in file_issues]
+        log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
+    result = IngestSummary(run_id, str(directory), summaries, issues)
+    _finish_run(conn, result, clock)
+    return result
+
+
+def _start_run(conn: Connection, directory: Path, clock: Clock) -> int:
+    started = clock()
+    result = conn.execute(
+        insert(IngestRun).values(source=str(directory), started_at=started, summary="{}")
+    )
+    (run_id,) = result.inserted_primary_key or (0,)
+    return int(run_id)
+
+
+def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
+    conn.execute(
+        update(IngestRun)
+        .where(IngestRun.id == result.run_id)
+        .values(finished_at=clock(), summary=json.dumps(result.as_dict(), ensure_ascii=False))
+    )
+
+
+def _load_file(
+    conn: Connection, run_id: int, spec: FileSpec, path: Path, options: IngestOptions
+) -> tuple[FileSummary, list[Issue]]:
+    column_map = options.column_map.get(spec.file.removesuffix(".csv"))
+    source = ExtractFile.open(path)
+    fingerprint = source.fingerprint(options.encoding, column_map)
+    last = store.last_fingerprint(conn, spec.table)
+    if last is not None and last[0] == fingerprint:
+        return FileSummary(spec.file, "-", rows=last[1], unchanged=last[1], same_file=True), []
+    raw = read_extract_file(source, spec, options.encoding, column_map)
+    del source  # the file's bytes: parsed now, and the largest object held
+    summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
+    deduped = validate.resolve_duplicates(raw.frame, spec)
+    known = store.known_hashes(conn, spec.table)
+    fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
+    summary.unchanged = len(deduped.rows) - len(fresh)
+    checked = validate.normalise(fresh, spec, _context(conn, spec) if len(fresh) else Context())
+    written = _write(conn, run_id, spec, checked, first_load=len(known) == 0)
+    issues = raw.issues + deduped.issues + checked.issues + written.issues
+    store.insert_issues(conn, run_id, spec.file, issues)
+    store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
+    summary.inserted, summary.updated = written.inserted, written.updated
+    store.refresh_statistics(conn, spec.table, written.inserted + written.updated)
+    summary.unchanged += written.same
+    summary.rejected = sum(1 for i in issues if i.severity == REJECTED)
+    summary.warnings = sum(1 for i in issues if i.severity == WARNING)
+    for issue in issues:
+        summary.reasons[issue.reason.code] = summary.reasons.get(issue.reason.code, 0) + 1
+    return summary, issues
+
+
+def _context(conn: Connection, spec: FileSpec) -> Context:
+    if spec.table == "social_workers":
+        return Context(sites=store.known_keys(conn, "sites", "site_id"))
+    if spec.table == "persons" and store.count(conn, "households"):
+        return Context(households=store.known_keys(conn, "households", "household_id"))
+    return Context()
+
+
+@dataclass
+class Written:
+    inserted: int = 0
+    updated: int = 0
+    same: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _write(
+    conn: Connection, run_id: int, spec: FileSpec, checked: Checked, first_load: bool
+) -> Written:
+    """Insert new keys; for known keys, write the rows whose values changed (and record which
+    columns), refresh the raw hash of rows whose text changed but not their values, and leave
+    alone rows older than what is stored."""
+    lines = checked.rows["_line"]
+    rows = checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"})
+    old = (
+        pd.DataFrame(columns=[spec.key])
+        if first_load or rows.empty
+        else store.existing_rows(conn, spec.table, spec.key, rows[spec.key].tolist())
+    )
+    is_new = ~rows[spec.key].isin(old[spec.key])
+    store.insert_frame(
+        conn, spec.table, rows[is_new].assign(changed_run_id=run_id, changed_fields="*")
+    )
+    written = Written(inserted=int(is_new.sum()))
+    changed = rows[~is_new]
+    if changed.empty:
+        return written
+    before = old.set_index(spec.key).loc[changed[spec.key]].set_index(changed.index)
+    if "source_updated_at" in changed:
+        stale = changed["source_updated_at"] < before["source_updated_at"]
+        written.issues = [
+            Issue(int(lines[i]), "updated_at", STALE_ROW, WARNING, str(changed.at[i, spec.key]))
+            for i in changed.index[stale]
+        ]
+        changed, before = changed[~stale], before[~stale]
+    data_columns = [c for c in changed.columns if c not in (spec.key, "row_hash")]
+    diffs = _differences(changed[data_columns], before[data_columns])
+    differs = diffs != ""
+    store.update_frame(
+        conn,
+        spec.table,
+        spec.key,
+        changed[differs].assign(changed_run_id=run_id, changed_fields=diffs[differs]),
+    )
+    store.update_frame(conn, spec.table, spec.key, changed.loc[~differs, [spec.key, "row_hash"]])
+    written.updated = int(differs.sum())
+    written.same = int((~differs).sum())
+    return written
+
+
+def _differences(new: pd.DataFrame, old: pd.DataFrame) -> pd.Series:
+    """Per row, the comma-joined names of the columns whose value changed."""
+    joined = pd.Series("", index=new.index, dtype=object)
+    for column in new.columns:
+        a, b = new[column], old[column]
+        differs = (a != b) & ~(a.isna() & b.isna())
+        joined[differs] = joined[differs] + column + ","
+    return joined.str.rstrip(",")

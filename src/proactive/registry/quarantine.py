@@ -1,0 +1,68 @@
+"""Use case: list the rows an ingest rejected (and, on request, its warnings), masked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from proactive.masking import mask_id, mask_phone
+from proactive.models import RowIssue
+from proactive.registry.validate import REJECTED
+
+COLUMNS = (
+    "run_id",
+    "file",
+    "line",
+    "column",
+    "severity",
+    "reason_code",
+    "reason_zh",
+    "reason_en",
+    "record_key",
+    "raw",
+)
+_ID_FIELDS = {"id_number"}
+_PHONE_FIELDS = {"mobile"}
+
+
+def list_issues(
+    engine: Engine, run_id: int | None = None, warnings: bool = False, unmasked: bool = False
+) -> list[dict[str, Any]]:
+    """Issues of one ingest run (the latest by default), rejected rows only unless `warnings`."""
+    with engine.connect() as conn:
+        run = (
+            run_id
+            if run_id is not None
+            else conn.execute(select(func.max(RowIssue.run_id))).scalar()
+        )
+        query = (
+            select(RowIssue).where(RowIssue.run_id == run).order_by(RowIssue.file, RowIssue.line)
+        )
+        if not warnings:
+            query = query.where(RowIssue.severity == REJECTED)
+        rows = conn.execute(query).mappings().all()
+    return [present(dict(row), unmasked) for row in rows]
+
+
+def present(row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
+    raw = json.loads(row["raw"]) if row["raw"] else {}
+    if not unmasked:
+        raw = {k: mask_value(k, v) for k, v in raw.items()}
+        if row["file"] in ("persons.csv", "residence_permits.csv"):
+            row["record_key"] = mask_id(row["record_key"])
+    row["raw"] = json.dumps(raw, ensure_ascii=False) if raw else ""
+    return {c: row[c] for c in COLUMNS}
+
+
+def mask_value(column: str, value: str) -> str:
+    if column in _ID_FIELDS:
+        return mask_id(value)
+    if column in _PHONE_FIELDS:
+        return mask_phone(value)
+    if column == "fields":  # an unparsed line: mask anything long and digit-like
+        return ",".join(
+            mask_id(v) if sum(ch.isdigit() for ch in v) >= 11 else v for v in value.split(",")
+        )
+    return value

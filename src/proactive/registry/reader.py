@@ -1,0 +1,194 @@
+"""Read one extract CSV into raw text columns, or fail with a one-line reason.
+
+Encoding: UTF-8 (with or without BOM), else GB18030 (a superset of GBK), unless one is given.
+Every value stays text here; `validate.py` parses it. Each row gets its line number and a
+64-bit hash of its raw text, which is how an unchanged row is recognised on the next load.
+
+The fast path is pyarrow's CSV reader; a file it cannot take whole (a row with the wrong
+number of fields, a quoted line break, blank lines) goes through Python's csv module instead,
+which keeps exact line numbers and quarantines the malformed rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from proactive.errors import ExtractFileError
+from proactive.registry import reasons
+from proactive.registry.extract_format import FileSpec
+from proactive.registry.validate import REJECTED, Issue
+
+AUTO_ENCODINGS = ("utf-8", "gb18030")
+_DELIMITERS = (";", "\t", "|")
+_SEPARATOR = pa.scalar("\x1f", pa.large_string())
+HASH_BATCH = 100_000
+
+
+@dataclass(frozen=True)
+class ExtractFile:
+    """The bytes of one extract file, as found."""
+
+    path: Path
+    data: bytes
+
+    @classmethod
+    def open(cls, path: Path) -> ExtractFile:
+        return cls(path, path.read_bytes())
+
+    def fingerprint(self, *options: object) -> str:
+        digest = hashlib.sha256(self.data)
+        digest.update(repr(options).encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class RawFile:
+    frame: pd.DataFrame
+    encoding: str
+    issues: list[Issue] = field(default_factory=list)
+
+
+def read_extract_file(
+    source: ExtractFile,
+    spec: FileSpec,
+    encoding: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+) -> RawFile:
+    name = source.path.name
+    if not source.data[:4096].strip():
+        raise ExtractFileError(name, "file is empty")
+    for candidate in (encoding,) if encoding else AUTO_ENCODINGS:
+        raw = _parse(source, spec, _codec(name, candidate), column_map or {})
+        if raw is not None:
+            return raw
+    tried = encoding or "UTF-8 or GB18030"
+    offset = _bad_offset(source.data, _codec(name, encoding or "gb18030"))
+    raise ExtractFileError(name, f"cannot be decoded as {tried} (bad byte at offset {offset})")
+
+
+def _codec(name: str, encoding: str) -> str:
+    normal = encoding.lower().replace("_", "-")
+    try:
+        codecs.lookup(normal)
+    except LookupError as error:
+        raise ExtractFileError(name, f"unknown encoding {encoding!r}") from error
+    return "utf-8-sig" if normal in ("utf-8", "utf8") else normal
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    return _bad_offset(data, codec) < 0
+
+
+def _bad_offset(data: bytes, codec: str) -> int:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as error:
+        return error.start
+    return -1
+
+
+def _parse(
+    source: ExtractFile, spec: FileSpec, codec: str, column_map: Mapping[str, str]
+) -> RawFile | None:
+    """The file read with this codec; None when its bytes are not in that encoding."""
+    try:
+        text_header = source.data.split(b"\n", 1)[0].decode(codec)
+    except UnicodeDecodeError:
+        return None
+    header = next(csv.reader([text_header]), [])
+    names = [column_map.get(name.strip(), name.strip()) for name in header]
+    _check_columns(source.path.name, names, spec)
+    issues: list[Issue] = []
+    try:
+        frame = _read_fast(source.data, codec, names)
+    except UnicodeDecodeError:
+        return None
+    if frame is None:
+        if not _decodes(source.data, codec):
+            return None
+        frame, issues = _read_tolerant(source.data.decode(codec), names, spec)
+    if frame.empty and spec.required:
+        raise ExtractFileError(source.path.name, "has a header but no rows")
+    columns = [c.name for c in spec.columns if c.name in frame.columns]
+    frame = frame[[*columns, "_line"]].fillna("")
+    frame["_hash"] = row_hashes(frame[columns])
+    encoding = "utf-8" if codec == "utf-8-sig" else codec
+    return RawFile(frame, encoding, issues)
+
+
+def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None:
+    """pyarrow's reader, when every line is one row; None when the slow path is needed
+    (malformed rows, or bytes that are not UTF-8: pyarrow reports both as parser errors)."""
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            engine="pyarrow",
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8" if codec == "utf-8-sig" else codec,  # pyarrow skips a BOM itself
+        )
+    except pd.errors.ParserError:
+        return None
+    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if newlines != len(frame) + 1:  # blank lines or line breaks inside quotes
+        return None
+    frame.columns = pd.Index(names)
+    frame["_line"] = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's raw text (SipHash, as pandas hashes)."""
+    hashes = np.zeros(len(frame), dtype=np.uint64)
+    for start in range(0, len(frame), HASH_BATCH):
+        part = frame.iloc[start : start + HASH_BATCH]
+        columns = [pa.array(part[c], type=pa.large_string()) for c in part.columns]
+        joined = pc.binary_join_element_wise(*columns, _SEPARATOR).to_numpy(zero_copy_only=False)
+        hashes[start : start + len(part)] = pd.util.hash_array(joined, categorize=False)
+    return hashes.view(np.int64)
+
+
+def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
+    missing = [c for c in spec.required_columns if c not in names]
+    if not missing:
+        return
+    if len(names) == 1:
+        for delimiter in _DELIMITERS:
+            if delimiter in names[0]:
+                raise ExtractFileError(file, f"wrong delimiter: found {delimiter!r}, expected ','")
+    raise ExtractFileError(file, f"missing required column(s): {', '.join(missing)}")
+
+
+def _read_tolerant(text: str, names: list[str], spec: FileSpec) -> tuple[pd.DataFrame, list[Issue]]:
+    """Python's csv module: keeps the good rows with their exact line numbers and quarantines
+    rows with the wrong number of fields."""
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    issues: list[Issue] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    start = reader.line_num + 1
+    key_at = names.index(spec.key) if spec.key in names else -1
+    for record in reader:
+        if len(record) == len(names):
+            rows.append(record)
+            lines.append(start)
+        elif any(value.strip() for value in record):
+            key = record[key_at] if 0 <= key_at < len(record) else ""
+            raw = {"fields": ",".join(record)}
+            issues.append(Issue(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
+        start = reader.line_num + 1
+    frame = pd.DataFrame(rows, columns=names, dtype=str)
+    frame["_line"] = lines
+    return frame, issues

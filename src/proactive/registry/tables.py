@@ -1,0 +1,190 @@
+"""Reads and writes of the registry tables, in bulk, on an open connection.
+
+Bulk writes bypass the ORM: rows go to the driver as tuples (executemany on SQLite, COPY on
+PostgreSQL), with dates and times as ISO text, the form SQLAlchemy itself stores on SQLite and
+PostgreSQL parses on input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Table,
+    func,
+    insert,
+    select,
+)
+
+from proactive.models import Base, LoadedFile, RowIssue
+from proactive.registry.validate import Issue
+
+BATCH = 50_000  # rows converted and written at a time
+CHUNK = 900  # keys per IN (...) query: under every backend's bound-parameter limit
+DATE_FORMAT = "%Y-%m-%d"
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def known_hashes(conn: Connection, name: str) -> np.ndarray:
+    """Every stored row hash of the table, straight from the driver (millions of rows)."""
+    cursor = _cursor(conn)
+    cursor.execute(f"SELECT row_hash FROM {conn.dialect.identifier_preparer.quote(name)}")
+    hashes = cursor.fetchall()
+    return np.fromiter((h for (h,) in hashes), dtype=np.int64, count=len(hashes))
+
+
+def _cursor(conn: Connection) -> Any:
+    """A DBAPI cursor inside the connection's transaction."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
+
+
+def known_keys(conn: Connection, name: str, key: str) -> frozenset[str]:
+    return frozenset(conn.execute(select(table(name).c[key])).scalars())
+
+
+def count(conn: Connection, name: str) -> int:
+    return int(conn.execute(select(func.count()).select_from(table(name))).scalar_one())
+
+
+def existing_rows(conn: Connection, name: str, key: str, keys: Sequence[str]) -> pd.DataFrame:
+    """The stored rows for these keys, typed as `typed()` types an incoming frame."""
+    t = table(name)
+    rows = [
+        row
+        for chunk in chunks(keys)
+        for row in conn.execute(select(t).where(t.c[key].in_(chunk))).mappings()
+    ]
+    return typed(pd.DataFrame(rows, columns=list(t.c.keys())), name)
+
+
+def typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Dates and times as datetime64, numbers as floats: comparable across sources."""
+    out = frame.copy()
+    for column in out.columns:
+        kind = table(name).c[column].type if column in table(name).c else None
+        if isinstance(kind, Date | DateTime):
+            out[column] = pd.to_datetime(out[column])
+        elif isinstance(kind, Float):
+            out[column] = pd.to_numeric(out[column])
+    return out
+
+
+def _driver_values(frame: pd.DataFrame, name: str) -> list[tuple[Any, ...]]:
+    """Row tuples of driver-ready values: ISO text for dates, None for missing."""
+    columns: list[list[Any]] = []
+    for column in frame.columns:
+        series = frame[column]
+        kind = table(name).c[column].type
+        if isinstance(kind, Date):
+            values = series.dt.strftime(DATE_FORMAT)
+        elif isinstance(kind, DateTime):
+            values = series.dt.strftime(DATETIME_FORMAT)
+        elif isinstance(kind, Boolean):
+            values = series.astype(object)
+        elif isinstance(kind, Integer) and series.notna().all():
+            columns.append([int(v) for v in series])
+            continue
+        else:
+            values = series.astype(object)
+        columns.append(values.astype(object).where(series.notna(), None).tolist())
+    return list(zip(*columns, strict=True))
+
+
+def insert_frame(conn: Connection, name: str, frame: pd.DataFrame) -> None:
+    """Insert every row, a batch at a time (memory stays flat): COPY on PostgreSQL,
+    executemany elsewhere."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in frame.columns)
+    cursor = _cursor(conn)
+    if conn.dialect.name == "postgresql":
+        with cursor.copy(f"COPY {quote(name)} ({names}) FROM STDIN") as copy:
+            for batch in _batches(frame):
+                for row in _driver_values(batch, name):
+                    copy.write_row(row)
+        return
+    marks = ", ".join(_marks(conn, len(frame.columns)))
+    for batch in _batches(frame):
+        cursor.executemany(
+            f"INSERT INTO {quote(name)} ({names}) VALUES ({marks})", _driver_values(batch, name)
+        )
+
+
+def _batches(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), BATCH):
+        yield frame.iloc[start : start + BATCH]
+
+
+def update_frame(conn: Connection, name: str, key: str, frame: pd.DataFrame) -> None:
+    """Rewrite the given columns of the rows with these keys."""
+    if frame.empty:
+        return
+    columns = [c for c in frame.columns if c != key]
+    quote = conn.dialect.identifier_preparer.quote
+    marks = _marks(conn, len(columns) + 1)
+    assignments = ", ".join(f"{quote(c)} = {m}" for c, m in zip(columns, marks, strict=False))
+    statement = f"UPDATE {quote(name)} SET {assignments} WHERE {quote(key)} = {marks[-1]}"
+    conn.exec_driver_sql(statement, _driver_values(frame[[*columns, key]], name))
+
+
+def _marks(conn: Connection, n: int) -> list[str]:
+    return ["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n
+
+
+def insert_issues(conn: Connection, run_id: int, file: str, issues: Iterable[Issue]) -> None:
+    rows = [issue.as_row(run_id, file) for issue in issues]
+    if rows:
+        conn.execute(insert(RowIssue), rows)
+
+
+def last_fingerprint(conn: Connection, name: str) -> tuple[str, int] | None:
+    """(sha256, rows) of the file last loaded into this table."""
+    row = conn.execute(
+        select(LoadedFile.sha256, LoadedFile.rows)
+        .where(LoadedFile.table_name == name)
+        .order_by(LoadedFile.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def record_fingerprint(
+    conn: Connection, run_id: int, name: str, file: str, sha256: str, rows: int
+) -> None:
+    conn.execute(
+        insert(LoadedFile).values(
+            run_id=run_id, table_name=name, file=file, sha256=sha256, rows=rows
+        )
+    )
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Keys in slices small enough for one IN (...) query."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+ANALYZE_AFTER = 1_000  # rows written to a table before its planner statistics are refreshed
+
+
+def refresh_statistics(conn: Connection, name: str, rows_written: int) -> None:
+    """After a bulk write, PostgreSQL's planner needs fresh statistics to keep choosing the
+    change indexes (autovacuum would get there, but maybe not before tonight's run). SQLite's
+    planner already prefers them."""
+    if conn.dialect.name == "postgresql" and rows_written >= ANALYZE_AFTER:
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")
