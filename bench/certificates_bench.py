@@ -120,7 +120,7 @@ def issue(count: int) -> dict[str, object]:
     from proactive import db
     from proactive.certificates import keys
     from proactive.certificates.file_store import DirectoryStore
-    from proactive.certificates.issuing import Issue, Issuer, issue_certificates
+    from proactive.certificates.issuing import Issuer, IssuingPass, issue_certificates
     from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
     from proactive.demo.synth import SynthOptions, write_extract
     from proactive.nightly.run import RunOptions, run_nightly
@@ -154,7 +154,7 @@ def issue(count: int) -> dict[str, object]:
         store=DirectoryStore(work / "pdf"),
     )
     started, cpu_started = time.perf_counter(), cpu()
-    counts = issue_certificates(engine, senior, issuer, Issue(DAY, "bench", clock()))
+    counts = issue_certificates(engine, senior, issuer, IssuingPass(DAY, "bench", clock()))
     issued = counts["issued:senior_certificate"]
     return {**timed(issued, started, cpu_started), "counts": dict(counts)}
 

@@ -107,7 +107,7 @@ def _context() -> tuple[object, ...]:
     from proactive.geo import Walking
     from proactive.models import IngestRun
     from proactive.programs.catalog import load_catalog
-    from proactive.programs.detect import Stage, Window
+    from proactive.programs.stage import Stage, Window
     from proactive.settings import ROOT
 
     engine = db.make_engine(f"sqlite:///{DB}")

@@ -20,18 +20,18 @@ from proactive.geo import Walking
 from proactive.programs.catalog import Program, load_catalog
 from proactive.settings import ROOT, Settings
 from proactive.sms.outbox import Composer
+from proactive.time import local_date
 
 JOBS = ROOT / "jobs"
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
 
 def utc_now() -> dt.datetime:
+    """The wall clock (aware UTC): the one place the project reads it; tests pin it here."""
     return dt.datetime.now(dt.UTC)
 
 
 def today_shanghai() -> dt.date:
-    return utc_now().astimezone(SHANGHAI).date()
+    return local_date(utc_now())
 
 
 def engine(settings: Settings, migrate: bool = True) -> Engine:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, MetaData, select
 
 from proactive.certificates import issued as certificates
 from proactive.certificates import keys, signing
-from proactive.certificates.issuing import Issue, Issuer, issue_certificates
+from proactive.certificates.issuing import Issuer, IssuingPass, issue_certificates
 from proactive.certificates.render import CertificateView
 from proactive.models import Case, CaseEvent, Certificate, CertificateCounter
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
@@ -146,7 +146,7 @@ def test_concurrent_issuers_never_share_or_skip_a_number(
     def work(issuer: Issuer) -> None:
         try:
             barrier.wait()
-            issue_certificates(engine, SENIOR, issuer, Issue(DAY, "test", clock()))
+            issue_certificates(engine, SENIOR, issuer, IssuingPass(DAY, "test", clock()))
         except BaseException as error:  # reported below
             errors.append(error)
 

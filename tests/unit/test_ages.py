@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from proactive.programs.ages import age_on, anniversary, births_reaching
+from proactive.programs.ages import anniversary, births_reaching
 
 D = dt.date
 
@@ -22,12 +22,11 @@ def test_anniversary(birth: dt.date, years: int, convention: str, expected: dt.d
     assert anniversary(birth, years, convention) == expected  # type: ignore[arg-type]
 
 
-def test_age_on_around_a_leap_birthday() -> None:
+def test_a_leap_birthday_falls_on_28_february_or_1_march_of_a_common_year() -> None:
     birth = D(1964, 2, 29)
-    assert age_on(birth, D(2025, 2, 27)) == 60
-    assert age_on(birth, D(2025, 2, 28)) == 61
-    assert age_on(birth, D(2025, 2, 28), "mar1") == 60
-    assert age_on(birth, D(2025, 3, 1), "mar1") == 61
+    assert anniversary(birth, 61, "feb28") == D(2025, 2, 28)
+    assert anniversary(birth, 61, "mar1") == D(2025, 3, 1)
+    assert anniversary(birth, 60, "mar1") == D(2024, 2, 29)
 
 
 @pytest.mark.parametrize(

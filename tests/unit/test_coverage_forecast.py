@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from proactive.field.coverage import (
-    Home,
+    Dwelling,
     SitePoint,
     circle_radius_metres,
     gaps,
@@ -92,10 +92,10 @@ def test_radius_in_degrees_widens_longitude_by_the_cosine_of_latitude() -> None:
 
 def test_homes_inside_outside_and_without_coordinates() -> None:
     homes = [
-        Home("in", "330108002001", north(700)),  # 12.1 minutes
-        Home("out", "330108002001", north(1200)),  # 20.8 minutes
-        Home("far", "330108003001", north(2000)),
-        Home("lost", "330108002001", None),
+        Dwelling("in", "330108002001", north(700)),  # 12.1 minutes
+        Dwelling("out", "330108002001", north(1200)),  # 20.8 minutes
+        Dwelling("far", "330108003001", north(2000)),
+        Dwelling("lost", "330108002001", None),
     ]
     # a street centre next to the far home draws no circle
     result = reach(homes, [site("C1", SITE), site("S1", north(2000), kind="street")], WALKING)
@@ -112,7 +112,9 @@ def test_homes_inside_outside_and_without_coordinates() -> None:
 
 
 def test_no_community_site_leaves_every_home_uncovered() -> None:
-    result = reach([Home("a", "330108002001", SITE)], [site("S1", SITE, kind="street")], WALKING)
+    result = reach(
+        [Dwelling("a", "330108002001", SITE)], [site("S1", SITE, kind="street")], WALKING
+    )
     assert result.covered.tolist() == [False]
     assert math.isinf(gaps(result, {})[0].nearest_site_minutes_median)
 

@@ -11,7 +11,7 @@ from proactive.field.routing import (
     EXACT_LIMIT,
     LOCAL_LIMIT,
     Matrix,
-    Route,
+    Tour,
     distance_matrix,
     held_karp,
     local_search,
@@ -53,7 +53,7 @@ def brute_force_numpy(matrix: Matrix) -> float:
     return float((d[0, orders[:, 0]] + legs + d[orders[:, -1], 0]).min())
 
 
-def assert_valid(route: Route, depot: Point, stops: list[Point]) -> None:
+def assert_valid(route: Tour, depot: Point, stops: list[Point]) -> None:
     assert sorted(route.order) == list(range(len(stops)))
     assert route.metres == pytest.approx(walked(depot, stops, route.order), rel=1e-9, abs=1e-6)
     assert route.minutes == pytest.approx(route.metres / 75)  # 4.5 km/h is 75 m a minute
@@ -83,7 +83,7 @@ def test_the_numpy_brute_force_agrees_with_itertools() -> None:
 
 
 def test_no_stops_is_an_empty_route() -> None:
-    assert plan_route(SITE, []) == Route(order=(), metres=0.0, minutes=0.0)
+    assert plan_route(SITE, []) == Tour(order=(), metres=0.0, minutes=0.0)
 
 
 def test_one_stop_is_there_and_back() -> None:

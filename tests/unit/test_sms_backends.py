@@ -16,12 +16,12 @@ import pytest
 from proactive.settings import Settings
 from proactive.sms.backends import (
     ConsoleBackend,
-    FakeBackend,
     SendError,
     SmsBackend,
     TwilioBackend,
     backend_from_settings,
 )
+from proactive.testing.fake_sms import FakeBackend
 from proactive.testing.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
 
 TO = "+8613812345678"

@@ -13,8 +13,6 @@ class FileStore(Protocol):
     def put(self, name: str, data: bytes) -> str:
         """Store `data` under the relative `name`; return the path to record."""
 
-    def get(self, path: str) -> bytes: ...
-
 
 class DirectoryStore:
     def __init__(self, root: Path) -> None:
@@ -32,6 +30,3 @@ class DirectoryStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         return str(target)
-
-    def get(self, path: str) -> bytes:
-        return Path(path).read_bytes()

@@ -55,7 +55,7 @@ class Issuer:
 
 
 @dataclass(frozen=True)
-class Issue:
+class IssuingPass:
     """One issuing pass: on which day, by whom, at what moment."""
 
     issued_on: dt.date
@@ -64,7 +64,7 @@ class Issue:
 
 
 def issue_certificates(
-    engine: Engine, programs: Mapping[str, Program], issuer: Issuer, issue: Issue
+    engine: Engine, programs: Mapping[str, Program], issuer: Issuer, issue: IssuingPass
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     ids = sorted(p.id for p in programs.values() if p.delivery == "certificate")
@@ -96,7 +96,7 @@ def _issue_batch(
     cases: Sequence[Case],
     programs: Mapping[str, Program],
     issuer: Issuer,
-    issue: Issue,
+    issue: IssuingPass,
     counts: Counter[str],
 ) -> None:
     conn = session.connection()
@@ -155,7 +155,7 @@ def _number(
     cases: Sequence[Case],
     programs: Mapping[str, Program],
     district: str,
-    issue: Issue,
+    issue: IssuingPass,
 ) -> dict[int, Certificate]:
     """Give each case a pending certificate with the next numbers of its program's year."""
     made: dict[int, Certificate] = {}

@@ -8,11 +8,12 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from proactive.batching import chunks
 from proactive.certificates import numbering
 from proactive.models import Case, Certificate, Person
 from proactive.programs import case_states
-from proactive.programs.detect import Stage, changed_people
-from proactive.registry.tables import chunks
+from proactive.programs.stage import Stage
+from proactive.registry.resident_reads import changed_people
 
 DECEASED = "deceased"
 CASE_CANCELLED = "case_cancelled"

@@ -73,7 +73,7 @@ def ingest_command(
     except ProactiveError as error:
         raise fail(error) from error
     where = report.write_report(summary, report_dir)
-    print(demo.summary_text(summary))
+    print(report.summary_text(summary))
     print(f"report: {where}")
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, Integer, func, select
 from sqlalchemy.orm import Session
@@ -18,7 +17,8 @@ from proactive.demo import synth
 from proactive.field import coverage, forecast
 from proactive.field import sheets as task_sheet
 from proactive.field import task_lists as task_queries
-from proactive.field.plan_visits import PLANNED, Dispatcher
+from proactive.field.plan_visits import Dispatcher
+from proactive.field.task_states import PLANNED
 from proactive.geo import Walking
 from proactive.models import Household, Message, Person, ResidencePermit, Task
 from proactive.nightly import run as nightly
@@ -27,9 +27,8 @@ from proactive.programs import case_queries
 from proactive.programs.catalog import Program
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
-from proactive.registry.reasons import Reason
 from proactive.sms import outbox
-from proactive.sms.wording import SHANGHAI
+from proactive.time import SHANGHAI, Clock
 
 
 def run(
@@ -37,7 +36,7 @@ def run(
     workdir: Path,
     residents: int,
     as_of: dt.date,
-    clock: ingest.Clock,
+    clock: Clock,
     programs: Mapping[str, Program],
     district: str,
     issuer: Issuer,
@@ -62,7 +61,7 @@ def run(
             f"synthetic extract: {counts.persons} persons, {counts.households} households, "
             f"{counts.permits} residence permits in {extract}",
             "",
-            summary_text(summary),
+            report.summary_text(summary),
             "",
             people_by_street(engine),
             f"report: {where}",
@@ -78,26 +77,6 @@ def run(
             messages_text(engine, send_sms, as_of, clock()),
         ]
     )
-
-
-def summary_text(summary: ingest.IngestSummary) -> str:
-    lines = [
-        f"ingest run {summary.run_id}: {summary.source}",
-        f"{'file':<26}{'rows':>9}{'new':>9}{'changed':>9}{'same':>9}{'rejected':>9}{'warned':>8}",
-    ]
-    for f in summary.files:
-        lines.append(
-            f"{f.file:<26}{f.rows:>9}{f.inserted:>9}{f.updated:>9}{f.unchanged:>9}"
-            f"{f.rejected:>9}{f.warnings:>8}"
-        )
-    reasons: dict[Reason, list[Any]] = {}
-    for _, issue in summary.issues:
-        reasons.setdefault(issue.reason, [0, issue.severity])[0] += 1
-    if reasons:
-        lines.append("problems found (quarantined rows and warnings):")
-        for reason, (count, severity) in sorted(reasons.items(), key=lambda kv: -kv[1][0]):
-            lines.append(f"  {count:>6}  {severity:<8} {reason.code:<22} {reason.zh} / {reason.en}")
-    return "\n".join(lines)
 
 
 def people_by_street(engine: Engine) -> str:

@@ -56,7 +56,7 @@ CSV_COLUMNS = (
 
 # -- pure core --------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Home:
+class Dwelling:
     home_id: str  # household id, or "permit:<address>"
     division_code: str  # the community's 12-digit code
     point: Point | None
@@ -76,10 +76,10 @@ class Reach:
     """For each home with coordinates, in the order given: minutes to the nearest community
     site and whether that is inside the circle. Homes without coordinates are listed apart."""
 
-    homes: tuple[Home, ...]  # with coordinates
+    homes: tuple[Dwelling, ...]  # with coordinates
     minutes: Floats  # inf when there is no community site
     covered: npt.NDArray[np.bool_]
-    without_coordinates: tuple[Home, ...]
+    without_coordinates: tuple[Dwelling, ...]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def coordinates(points: Sequence[Point]) -> tuple[Floats, Floats]:
     )
 
 
-def reach(homes: Sequence[Home], sites: Sequence[SitePoint], walking: Walking) -> Reach:
+def reach(homes: Sequence[Dwelling], sites: Sequence[SitePoint], walking: Walking) -> Reach:
     located = tuple(h for h in homes if h.point is not None)
     lat, lon = coordinates([h.point for h in located if h.point is not None])
     site_lat, site_lon = coordinates([s.point for s in community_sites(sites)])
@@ -170,7 +170,7 @@ def gaps(result: Reach, names: dict[str, str]) -> list[CommunityGap]:
 
 
 # -- reading the registry ---------------------------------------------------------------------
-def load_homes(conn: Connection, day: dt.date) -> list[Home]:
+def load_dwellings(conn: Connection, day: dt.date) -> list[Dwelling]:
     """Households with someone of active hukou, then addresses of permits valid on `day`."""
     lived_in = exists().where(
         Person.household_id == Household.household_id, Person.hukou_status == "active"
@@ -181,7 +181,7 @@ def load_homes(conn: Connection, day: dt.date) -> list[Home]:
         .where(lived_in)
         .order_by(Household.household_id)
     ).all()
-    homes = [Home(r.household_id, r.division_code, _point(r.lat, r.lon)) for r in rows]
+    homes = [Dwelling(r.household_id, r.division_code, _point(r.lat, r.lon)) for r in rows]
     seen = {r.address.strip() for r in rows}
     permits = conn.execute(
         select(
@@ -197,11 +197,11 @@ def load_homes(conn: Connection, day: dt.date) -> list[Home]:
         address = r.address.strip()
         if address not in seen:
             seen.add(address)
-            homes.append(Home(f"permit:{address}", r.division_code, _point(r.lat, r.lon)))
+            homes.append(Dwelling(f"permit:{address}", r.division_code, _point(r.lat, r.lon)))
     return homes
 
 
-def load_sites(conn: Connection) -> list[SitePoint]:
+def load_site_points(conn: Connection) -> list[SitePoint]:
     rows = conn.execute(
         select(Site.site_id, Site.name, Site.kind, Site.division_code, Site.lat, Site.lon).order_by(
             Site.site_id
@@ -231,7 +231,7 @@ def write_coverage(engine: Engine, out: Path, walking: Walking, day: dt.date) ->
     """Write coverage-<day>.png (the map) and coverage-<day>.csv (uncovered homes by
     community) into `out`. `day` is a calendar date in Asia/Shanghai."""
     with engine.connect() as conn:
-        homes, sites = load_homes(conn, day), load_sites(conn)
+        homes, sites = load_dwellings(conn, day), load_site_points(conn)
     result = reach(homes, sites, walking)
     out.mkdir(parents=True, exist_ok=True)
     counts = _counts(result)

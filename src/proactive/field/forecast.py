@@ -36,7 +36,7 @@ from proactive.field.coverage import (
     SitePoint,
     community_sites,
     coordinates,
-    load_sites,
+    load_site_points,
     nearest,
 )
 from proactive.field.plots import chinese_figure, save_png
@@ -232,7 +232,7 @@ def write_forecast(
         raise ValueError(f"a forecast needs at least one day, not {days}")
     last = day + dt.timedelta(days=days - 1)
     with engine.connect() as conn:
-        sites, workers = load_sites(conn), load_workers(conn)
+        sites, workers = load_site_points(conn), load_workers(conn)
         people = [(age, b) for age in AGES for b in load_births(conn, age, day, last)]
     site_ids = assign([b for _, b in people], sites, walking)
     counts = tally(

@@ -22,9 +22,6 @@ from proactive.certificates import numbering
 from proactive.errors import ProactiveError
 from proactive.field.placement import Circle, plan
 from proactive.field.plan_visits import (
-    DONE,
-    FAILED,
-    PLANNED,
     Dispatcher,
     Visit,
     create_tasks,
@@ -35,6 +32,7 @@ from proactive.field.plan_visits import (
     notify,
     reroute,
 )
+from proactive.field.task_states import DONE, FAILED, PLANNED
 from proactive.field.workdays import first_workday
 from proactive.models import Case, Task
 from proactive.programs import case_states, casebook

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from proactive.batching import chunks
 from proactive.certificates import numbering
 from proactive.field.placement import (
     Board,
@@ -30,17 +31,15 @@ from proactive.field.placement import (
     windows,
 )
 from proactive.field.routing import plan_route
+from proactive.field.task_states import PLANNED, WITHDRAWN
 from proactive.field.workdays import Calendar
 from proactive.geo import Point, Walking
 from proactive.models import Case, Certificate, Route, Site, SocialWorker, Task
 from proactive.programs import case_states, casebook
 from proactive.programs.catalog import Program
-from proactive.programs.detect import Stage, changed_people
-from proactive.registry.resident_reads import Home, homes, load_residents
-from proactive.registry.tables import chunks
+from proactive.programs.stage import Stage
+from proactive.registry.resident_reads import Home, changed_people, homes, load_residents
 from proactive.sms import outbox
-
-PLANNED, DONE, FAILED, WITHDRAWN = "planned", "done", "failed", "withdrawn"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Order one worker-day's stops: a closed walking tour from the site, through every stop, back to
-the site, as short as we can make it. Pure: points in, a `Route` out.
+the site, as short as we can make it. Pure: points in, a `Tour` out.
 
 Three regimes, chosen by the number of stops n:
 
@@ -52,7 +52,7 @@ Matrix = list[list[float]]
 
 
 @dataclass(frozen=True)
-class Route:
+class Tour:
     order: tuple[int, ...]  # indexes into the stops sequence, in visiting order
     metres: float  # depot -> ... -> depot, walking metres
     minutes: float  # walking minutes for that distance
@@ -63,12 +63,12 @@ def plan_route(
     stops: Sequence[Point],
     walking: Walking = WALKING,
     time_limit_s: float = 1.0,
-) -> Route:
+) -> Tour:
     """The shortest closed walk we find from `depot` through every stop and back."""
     matrix = distance_matrix([depot, *stops], walking)
     tour = _solve(matrix, time_limit_s)
     metres = tour_metres(matrix, tour)
-    return Route(
+    return Tour(
         order=tuple(node - 1 for node in tour[1:]),
         metres=metres,
         minutes=metres / (walking.speed_kmh * 1000 / 60),

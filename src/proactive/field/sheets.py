@@ -16,6 +16,7 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from proactive.certificates.render import DEFAULT_FONT, cn_date, fix_to_unicode_cmap
 from proactive.errors import ProactiveError
+from proactive.field.task_states import DONE, FAILED, WITHDRAWN
 from proactive.settings import ROOT
 
 TEMPLATE = "pages/task_list.html.j2"
@@ -25,7 +26,7 @@ RESULTS = ("已送达", "不在家", "拒收", "已迁出", "已故", "地址有
 NO_PHONE = "无手机，请电话/上门联系"
 # xhtml2pdf confines reads to the working directory by default; here: the font, nothing else
 RESOURCES = ResourceAccessPolicy(allow_remote=False, base_dir=DEFAULT_FONT.parent)
-STATUS_NOTES = {"done": "已完成", "failed": "上次未成功", "withdrawn": "已撤回，无需上门"}
+STATUS_NOTES = {DONE: "已完成", FAILED: "上次未成功", WITHDRAWN: "已撤回，无需上门"}
 
 
 class TaskSheetRenderError(ProactiveError):

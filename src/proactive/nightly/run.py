@@ -24,9 +24,11 @@ from proactive.certificates import issuing, revocation
 from proactive.field import plan_visits
 from proactive.models import IngestRun, Run
 from proactive.nightly import lock
-from proactive.programs import detect
+from proactive.programs import cancel, detect
 from proactive.programs.catalog import Program
-from proactive.registry.ingest import Clock, IngestOptions, IngestSummary, ingest_on
+from proactive.programs.stage import Stage, Window
+from proactive.registry.ingest import IngestOptions, IngestSummary, ingest_on
+from proactive.time import Clock
 
 LOCK = "nightly"
 log = logging.getLogger(__name__)
@@ -96,10 +98,10 @@ def _run(
                 "rejected": report.ingest.rejected,
             }
         latest = session.execute(select(func.max(IngestRun.id))).scalar() or 0
-        window = detect.Window(covered_from, options.as_of, since_ingest)
-        context = detect.Stage(programs, window, district, run_id, clock())
+        window = Window(covered_from, options.as_of, since_ingest)
+        context = Stage(programs, window, district, run_id, clock())
         for name, stage in (
-            ("cancel", detect.cancel_on_news),
+            ("cancel", cancel.cancel_on_news),
             ("revoke", revocation.revoke_on_news),
             ("detect", detect.open_cases),
         ):
@@ -116,7 +118,7 @@ def _run(
         session.commit()  # cases are kept even if issuing fails; the next run issues them
         if issuer is not None:
             started = time.perf_counter()
-            issue = issuing.Issue(options.as_of, context.actor, clock())
+            issue = issuing.IssuingPass(options.as_of, context.actor, clock())
             counts = issuing.issue_certificates(engine, programs, issuer, issue)
             report.stages["issue"] = {"seconds": round(time.perf_counter() - started, 3), **counts}
             log.info("run.issue", extra={"run_id": run_id, **report.stages["issue"]})

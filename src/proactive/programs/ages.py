@@ -26,12 +26,6 @@ def anniversary(birth: dt.date, years: int, leap_day: LeapDay = "feb28") -> dt.d
         return dt.date(birth.year + years, 2, 28)
 
 
-def age_on(birth: dt.date, day: dt.date, leap_day: LeapDay = "feb28") -> int:
-    """Completed years of age on `day`."""
-    years = day.year - birth.year
-    return years if anniversary(birth, years, leap_day) <= day else years - 1
-
-
 @dataclass(frozen=True)
 class BirthRange:
     """Birth dates of everyone reaching an age in a window of days: a range, plus 29 February

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from proactive.masking import mask_id
 from proactive.models import Case, Run
 from proactive.programs import casebook
+from proactive.time import SHANGHAI
 
 CASE_COLUMNS = ("case_id", "id_number", "program", "status", "eligible_on", "reason", "updated_at")
 RUN_COLUMNS = (
@@ -24,7 +25,6 @@ RUN_COLUMNS = (
     "stats",
     "error",
 )
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 def local(moment: dt.datetime | None) -> str:

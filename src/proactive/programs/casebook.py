@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from proactive.batching import chunks
 from proactive.models import Case, CaseEvent
 from proactive.programs import case_states
 from proactive.programs.checks import Verdict
-from proactive.registry.tables import chunks
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Stages of the nightly run that find people and open, verify or cancel their cases.
+"""Stage of the nightly run that finds people and opens and verifies their cases.
 
 Cost grows with events, not with the registry: birthdays come from a birth-date range on an
 index, data changes from the `changed_run_id` index, open cases from the cases table.
@@ -9,45 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
-from proactive.models import Case, Household, Person, ResidencePermit, WindowCertificate
-from proactive.programs import case_states, casebook
+from proactive.models import Household, Person, ResidencePermit
+from proactive.programs import casebook
 from proactive.programs.ages import births_reaching
 from proactive.programs.catalog import Program
-from proactive.programs.checks import has_residency, is_alive, verify
+from proactive.programs.checks import verify
 from proactive.programs.eligibility import assess
-from proactive.registry.resident import Resident
+from proactive.programs.stage import Stage, Window
 from proactive.registry.resident_reads import load_residents
-from proactive.registry.tables import chunks, refresh_statistics
-
-
-@dataclass(frozen=True)
-class Window:
-    """What one run covers: birthdays from `first` to `last` (the run's date), and registry
-    changes made by ingest runs after `since_ingest`."""
-
-    first: dt.date
-    last: dt.date
-    since_ingest: int
-
-
-@dataclass(frozen=True)
-class Stage:
-    """What every stage of a run works with."""
-
-    programs: Mapping[str, Program]
-    window: Window
-    district: str
-    run_id: int | None  # None in a dry run
-    now: dt.datetime
-
-    @property
-    def actor(self) -> str:
-        return f"run:{self.run_id}" if self.run_id else "run:dry"
+from proactive.registry.tables import refresh_statistics
 
 
 def _years_ago(day: dt.date, years: int) -> dt.date:
@@ -118,60 +92,3 @@ def open_cases(session: Session, stage: Stage) -> Counter[str]:
         counts[case.status] += 1
     refresh_statistics(conn, "cases", len(new))
     return counts
-
-
-def changed_people(conn: Connection, since_ingest: int) -> list[str]:
-    """Everyone whose registry rows changed in ingest runs after `since_ingest`."""
-    moved = select(Household.household_id).where(Household.changed_run_id > since_ingest)
-    changed: set[str] = set()
-    for query in (
-        select(Person.id_number).where(Person.changed_run_id > since_ingest),
-        select(ResidencePermit.id_number).where(ResidencePermit.changed_run_id > since_ingest),
-        select(WindowCertificate.id_number).where(WindowCertificate.changed_run_id > since_ingest),
-        select(Person.id_number).where(Person.household_id.in_(moved)),
-    ):
-        changed.update(conn.execute(query).scalars())
-    return sorted(changed)
-
-
-def cancel_on_news(session: Session, stage: Stage) -> Counter[str]:
-    """Cancel the open cases of people the latest extracts show dead, moved out of the
-    district, or already served at a window."""
-    counts: Counter[str] = Counter()
-    ordered = changed_people(session.connection(), stage.window.since_ingest)
-    cases = [
-        case
-        for chunk in chunks(ordered)
-        for case in session.scalars(
-            select(Case).where(Case.id_number.in_(chunk), Case.status.in_(case_states.OPEN))
-        )
-    ]
-    residents = load_residents(session.connection(), [c.id_number for c in cases])
-    for case in cases:
-        program = stage.programs.get(case.program)
-        resident = residents.get(case.id_number)
-        reason = (
-            _cancel_reason(resident, program, stage.window.last, stage.district)
-            if program
-            else None
-        )
-        if reason:
-            casebook.transition(
-                session, case, case_states.CANCELLED, stage.actor, reason, stage.now
-            )
-            counts[f"cancelled:{reason.split('：')[0]}"] += 1
-    return counts
-
-
-def _cancel_reason(
-    resident: Resident | None, program: Program, day: dt.date, district: str
-) -> str | None:
-    if resident is None:
-        return "已从登记中移除：registry no longer holds the person"
-    if not is_alive(resident):
-        return "已死亡：deceased"
-    if program.id in resident.window_programs:
-        return "已在窗口领证：already issued at a service window"
-    if not has_residency(resident, day, district, program.residency):
-        return "已迁出本区：moved out of the district"
-    return None

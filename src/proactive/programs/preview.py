@@ -13,6 +13,7 @@ from proactive.masking import mask_id
 from proactive.programs import casebook, detect
 from proactive.programs.catalog import Program
 from proactive.programs.eligibility import assess
+from proactive.programs.stage import Window
 from proactive.registry.resident_reads import load_residents
 
 
@@ -28,7 +29,7 @@ class Preview:
 def preview(
     engine: Engine, program: Program, day: dt.date, district: str, size: int = 5
 ) -> Preview:
-    window = detect.Window(day, day, since_ingest=sys.maxsize)
+    window = Window(day, day, since_ingest=sys.maxsize)
     with Session(engine) as session:
         ids = sorted(detect.candidates(session.connection(), {program.id: program}, window))
         residents = load_residents(session.connection(), ids)

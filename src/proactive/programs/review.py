@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from proactive.errors import ProactiveError
 from proactive.models import Case
 from proactive.programs import case_states, casebook
-from proactive.registry.ingest import Clock
+from proactive.time import Clock
 
 
 class CaseNotFound(ProactiveError):

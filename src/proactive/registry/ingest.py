@@ -7,7 +7,6 @@ record every problem. Nothing is written unless every file could be read.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -25,10 +24,10 @@ from proactive.registry import validate
 from proactive.registry.extract_format import ALL, FileSpec
 from proactive.registry.reader import ExtractFile, read_extract_file
 from proactive.registry.reasons import STALE_ROW
-from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Issue
+from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Finding
+from proactive.time import Clock
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass
@@ -50,7 +49,7 @@ class IngestSummary:
     run_id: int
     source: str
     files: list[FileSummary]
-    issues: list[tuple[str, Issue]]
+    issues: list[tuple[str, Finding]]
 
     @property
     def rejected(self) -> int:
@@ -98,7 +97,7 @@ def ingest_on(
         raise ExtractMissingError(f"{directory} has no {', '.join(missing)}")
     run_id = _start_run(conn, directory, clock)
     summaries: list[FileSummary] = []
-    issues: list[tuple[str, Issue]] = []
+    issues: list[tuple[str, Finding]] = []
     for spec in present:
         on_file(spec.file)
         summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
@@ -129,7 +128,7 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
 
 def _load_file(
     conn: Connection, run_id: int, spec: FileSpec, path: Path, options: IngestOptions
-) -> tuple[FileSummary, list[Issue]]:
+) -> tuple[FileSummary, list[Finding]]:
     column_map = options.column_map.get(spec.file.removesuffix(".csv"))
     source = ExtractFile.open(path)
     fingerprint = source.fingerprint(options.encoding, column_map)
@@ -171,7 +170,7 @@ class Written:
     inserted: int = 0
     updated: int = 0
     same: int = 0
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
 
 
 def _write(
@@ -199,7 +198,7 @@ def _write(
     if "source_updated_at" in changed:
         stale = changed["source_updated_at"] < before["source_updated_at"]
         written.issues = [
-            Issue(int(lines[i]), "updated_at", STALE_ROW, WARNING, str(changed.at[i, spec.key]))
+            Finding(int(lines[i]), "updated_at", STALE_ROW, WARNING, str(changed.at[i, spec.key]))
             for i in changed.index[stale]
         ]
         changed, before = changed[~stale], before[~stale]

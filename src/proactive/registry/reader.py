@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from proactive.errors import ExtractFileError
 from proactive.registry import reasons
 from proactive.registry.extract_format import FileSpec
-from proactive.registry.validate import REJECTED, Issue
+from proactive.registry.validate import REJECTED, Finding
 
 AUTO_ENCODINGS = ("utf-8", "gb18030")
 _DELIMITERS = (";", "\t", "|")
@@ -56,7 +56,7 @@ class ExtractFile:
 class RawFile:
     frame: pd.DataFrame
     encoding: str
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
 
 
 def read_extract_file(
@@ -109,7 +109,7 @@ def _parse(
     header = next(csv.reader([text_header]), [])
     names = [column_map.get(name.strip(), name.strip()) for name in header]
     _check_columns(source.path.name, names, spec)
-    issues: list[Issue] = []
+    issues: list[Finding] = []
     try:
         frame = _read_fast(source.data, codec, names)
     except UnicodeDecodeError:
@@ -170,12 +170,14 @@ def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
     raise ExtractFileError(file, f"missing required column(s): {', '.join(missing)}")
 
 
-def _read_tolerant(text: str, names: list[str], spec: FileSpec) -> tuple[pd.DataFrame, list[Issue]]:
+def _read_tolerant(
+    text: str, names: list[str], spec: FileSpec
+) -> tuple[pd.DataFrame, list[Finding]]:
     """Python's csv module: keeps the good rows with their exact line numbers and quarantines
     rows with the wrong number of fields."""
     rows: list[list[str]] = []
     lines: list[int] = []
-    issues: list[Issue] = []
+    issues: list[Finding] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)
     start = reader.line_num + 1
@@ -187,7 +189,7 @@ def _read_tolerant(text: str, names: list[str], spec: FileSpec) -> tuple[pd.Data
         elif any(value.strip() for value in record):
             key = record[key_at] if 0 <= key_at < len(record) else ""
             raw = {"fields": ",".join(record)}
-            issues.append(Issue(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
+            issues.append(Finding(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
         start = reader.line_num + 1
     frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame["_line"] = lines

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from proactive.output import Format, render
 from proactive.registry.ingest import IngestSummary
 from proactive.registry.quarantine import COLUMNS, present
+from proactive.registry.reasons import Reason
 from proactive.registry.validate import REJECTED
 
 
@@ -27,3 +29,23 @@ def write_report(summary: IngestSummary, directory: Path) -> Path:
         render(records, COLUMNS, Format.csv), encoding="utf-8-sig"
     )
     return target
+
+
+def summary_text(summary: IngestSummary) -> str:
+    lines = [
+        f"ingest run {summary.run_id}: {summary.source}",
+        f"{'file':<26}{'rows':>9}{'new':>9}{'changed':>9}{'same':>9}{'rejected':>9}{'warned':>8}",
+    ]
+    for f in summary.files:
+        lines.append(
+            f"{f.file:<26}{f.rows:>9}{f.inserted:>9}{f.updated:>9}{f.unchanged:>9}"
+            f"{f.rejected:>9}{f.warnings:>8}"
+        )
+    reasons: dict[Reason, list[Any]] = {}
+    for _, issue in summary.issues:
+        reasons.setdefault(issue.reason, [0, issue.severity])[0] += 1
+    if reasons:
+        lines.append("problems found (quarantined rows and warnings):")
+        for reason, (count, severity) in sorted(reasons.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"  {count:>6}  {severity:<8} {reason.code:<22} {reason.zh} / {reason.en}")
+    return "\n".join(lines)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from proactive.batching import chunks
 from proactive.geo import Point
 from proactive.models import Household, Person, ResidencePermit, WindowCertificate
 from proactive.registry.resident import HukouRecord, PermitRecord, Resident
-from proactive.registry.tables import chunks
 
 
 def load_residents(conn: Connection, id_numbers: Iterable[str]) -> dict[str, Resident]:
@@ -153,3 +153,17 @@ def homes(conn: Connection, id_numbers: Sequence[str]) -> dict[str, Home]:
 
 def home_addresses(conn: Connection, id_numbers: Sequence[str]) -> dict[str, str]:
     return {k: home.address for k, home in homes(conn, id_numbers).items()}
+
+
+def changed_people(conn: Connection, since_ingest: int) -> list[str]:
+    """Everyone whose registry rows changed in ingest runs after `since_ingest`."""
+    moved = select(Household.household_id).where(Household.changed_run_id > since_ingest)
+    changed: set[str] = set()
+    for query in (
+        select(Person.id_number).where(Person.changed_run_id > since_ingest),
+        select(ResidencePermit.id_number).where(ResidencePermit.changed_run_id > since_ingest),
+        select(WindowCertificate.id_number).where(WindowCertificate.changed_run_id > since_ingest),
+        select(Person.id_number).where(Person.household_id.in_(moved)),
+    ):
+        changed.update(conn.execute(query).scalars())
+    return sorted(changed)

@@ -8,7 +8,7 @@ PostgreSQL parses on input.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,11 +25,11 @@ from sqlalchemy import (
     select,
 )
 
+from proactive.batching import chunks
 from proactive.models import Base, LoadedFile, RowIssue
-from proactive.registry.validate import Issue
+from proactive.registry.validate import Finding
 
 BATCH = 50_000  # rows converted and written at a time
-CHUNK = 900  # keys per IN (...) query: under every backend's bound-parameter limit
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -143,7 +143,7 @@ def _marks(conn: Connection, n: int) -> list[str]:
     return ["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n
 
 
-def insert_issues(conn: Connection, run_id: int, file: str, issues: Iterable[Issue]) -> None:
+def insert_issues(conn: Connection, run_id: int, file: str, issues: Iterable[Finding]) -> None:
     rows = [issue.as_row(run_id, file) for issue in issues]
     if rows:
         conn.execute(insert(RowIssue), rows)
@@ -168,15 +168,6 @@ def record_fingerprint(
             run_id=run_id, table_name=name, file=file, sha256=sha256, rows=rows
         )
     )
-
-
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """Keys in slices small enough for one IN (...) query."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 ANALYZE_AFTER = 1_000  # rows written to a table before its planner statistics are refreshed

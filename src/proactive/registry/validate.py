@@ -2,7 +2,7 @@
 
 A raw frame has one text column per extract column plus `_line` (the row's line in the file)
 and `_hash` (a hash of its raw text). The result keeps good rows under their database column
-names, and lists every problem as an `Issue`: `rejected` rows are quarantined, `warning`s keep
+names, and lists every problem as an `Finding`: `rejected` rows are quarantined, `warning`s keep
 the row (a field dropped, a flag for review, a duplicate merged).
 """
 
@@ -26,7 +26,7 @@ META = ["_line", "_hash"]
 
 
 @dataclass(frozen=True)
-class Issue:
+class Finding:
     line: int
     column: str
     reason: Reason
@@ -61,7 +61,7 @@ class Context:
 @dataclass
 class Checked:
     rows: pd.DataFrame
-    issues: list[Issue] = field(default_factory=list)
+    issues: list[Finding] = field(default_factory=list)
 
 
 def row_key(raw: pd.DataFrame, spec: FileSpec) -> pd.Series:
@@ -74,7 +74,7 @@ Mask = pd.Series | np.ndarray
 
 def _issues(
     raw: pd.DataFrame, mask: Mask | None, column: str, reason: Reason, severity: str, key: str
-) -> list[Issue]:
+) -> list[Finding]:
     """One issue per row of `raw` picked by `mask` (every row when None)."""
     picked = raw if mask is None else raw[np.asarray(mask, dtype=bool)]
     if picked.empty:
@@ -82,7 +82,7 @@ def _issues(
     data_columns = [c for c in picked.columns if c not in META]
     with_raw = severity == REJECTED
     return [
-        Issue(
+        Finding(
             line=int(row["_line"]),
             column=column,
             reason=reason,
@@ -101,7 +101,7 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
     if not dup.any():
         return Checked(raw)
     drop = pd.Series(False, index=raw.index)
-    issues: list[Issue] = []
+    issues: list[Finding] = []
     group = raw[dup].assign(_key=keys[dup])
     if spec.updated_at:
         group["_when"] = parsers.timestamp(group[spec.updated_at]).values
@@ -150,7 +150,7 @@ def normalise(raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
     """Parse every column, reject or drop bad values, then apply the cross-field checks."""
     out = pd.DataFrame(index=raw.index)
     rejected = pd.Series(False, index=raw.index)
-    issues: list[Issue] = []
+    issues: list[Finding] = []
     for column in spec.columns:
         if column.name not in raw.columns:
             out[column.db_name] = None
@@ -220,7 +220,7 @@ def _cross_checks(
         half = rows["lat"].isna() != rows["lon"].isna()
         warnings.append((half, "lat", reasons.BAD_COORDS))
         rows.loc[half, ["lat", "lon"]] = None
-    issues: list[Issue] = []
+    issues: list[Finding] = []
     rejected = pd.Series(False, index=rows.index)
     for mask, column, reason in rejects:
         issues += _issues(raw, mask & ~rejected, column, reason, REJECTED, spec.key)

@@ -82,10 +82,6 @@ def list_all(session: Session) -> list[Entry]:
     return [Entry(r.number, r.source, r.note, r.created_at) for r in rows]
 
 
-def is_opted_out(session: Session, number: str) -> bool:
-    return session.get(OptOut, normalise(number)) is not None
-
-
 def opt_out_by_sms(session: Session, number: str, now: dt.datetime) -> Added:
     """A reply asking to opt out: opt the number out and queue one confirmation. The
     confirmation's key names the opt-out (number and time), so Twilio's retries of the reply

@@ -16,11 +16,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from proactive.batching import chunks
 from proactive.masking import mask_phone
 from proactive.models import Message, OptOut, Site, SocialWorker, Task
 from proactive.programs.catalog import Program
 from proactive.registry.resident_reads import load_residents
-from proactive.registry.tables import chunks
 from proactive.sms import message_states
 from proactive.sms.wording import (
     afternoon_before,

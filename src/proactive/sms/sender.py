@@ -64,11 +64,11 @@ from proactive.sms.message_states import (
     advance,
 )
 from proactive.sms.optouts import CONFIRM_KIND
-from proactive.sms.wording import SHANGHAI, is_quiet, quiet_bounds, sendable_from
+from proactive.sms.wording import is_quiet, quiet_bounds, sendable_from
+from proactive.time import SHANGHAI, Clock
 
 log = logging.getLogger("proactive.sms")
 
-Clock = Callable[[], dt.datetime]
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = dt.timedelta(seconds=30)

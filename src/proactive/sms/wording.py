@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from proactive.registry.resident import Resident
+from proactive.time import SHANGHAI
 
 WEEKDAYS = "一二三四五六日"
 UCS2_SINGLE, UCS2_PART = 70, 67  # characters (UTF-16 units) in one segment / per part
@@ -62,9 +63,6 @@ def segments(text: str) -> int:
     units = length(text)
     single, part = (GSM_SINGLE, GSM_PART) if set(text) <= _GSM else (UCS2_SINGLE, UCS2_PART)
     return 1 if units <= single else math.ceil(units / part)
-
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def quiet_bounds(quiet_hours: str) -> tuple[dt.time, dt.time] | None:

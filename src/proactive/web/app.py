@@ -30,7 +30,6 @@ from enum import StrEnum
 from typing import TypeVar
 
 import uvicorn
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -39,7 +38,6 @@ from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio ships no types
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -47,21 +45,21 @@ from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio
 )
 
 from proactive import db
+from proactive.field.task_states import PLANNED
 from proactive.masking import mask_phone
 from proactive.models import Message, Task
-from proactive.settings import ROOT, Settings
+from proactive.settings import Settings
 from proactive.sms import message_states, optouts
+from proactive.time import Clock
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 OPT_OUT_WORDS = frozenset({"退订", "TD", "T", "STOP"})
 CONFIRM_NOTE = "居民短信确认"
 RESCHEDULE_NOTE = "居民短信申请改期"
-PLANNED = "planned"  # dispatching.PLANNED, not imported: dispatching pulls in the planner
 ERROR_STATES = frozenset({message_states.FAILED, message_states.UNDELIVERED})
 UNSEEN = (message_states.QUEUED, message_states.WITHDRAWN)  # never reached the resident
 
@@ -248,16 +246,7 @@ def create_app(engine: Engine, settings: Settings, clock: Clock) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )
-    app.state.templates = templates()
     return app
-
-
-def templates() -> Jinja2Templates:
-    """The pages' templates (templates/pages/…), autoescaped, undefined names an error."""
-    env = Environment(
-        loader=FileSystemLoader(ROOT / "templates"), autoescape=True, undefined=StrictUndefined
-    )
-    return Jinja2Templates(env=env)
 
 
 def serve(
