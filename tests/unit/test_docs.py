@@ -32,3 +32,16 @@ def test_every_reason_code_is_documented() -> None:
 def test_benchmark_figures_are_filled_in() -> None:
     assert "BENCHMARK_TABLE" not in README
     assert "| sqlite | ingest |" in README
+
+
+def test_the_layout_names_every_package_and_module() -> None:
+    layout = README[README.index("## Layout") : README.index("## Privacy")]
+    package = ROOT / "src" / "proactive"
+    for folder in sorted(p for p in package.iterdir() if (p / "__init__.py").exists()):
+        assert f"**`{folder.name}/`**" in layout, folder.name
+        for module in folder.glob("*.py"):
+            if module.stem != "__init__":
+                assert f"`{module.stem}`" in layout, f"{folder.name}/{module.name}"
+    for module in package.glob("*.py"):
+        if module.stem != "__init__":
+            assert f"`{module.stem}`" in layout, module.name

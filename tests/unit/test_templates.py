@@ -5,7 +5,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
 from proactive.programs.catalog import load_catalog
 from proactive.settings import ROOT
-from tests.unit.test_certificate_render import VIEW
+from tests.unit.certificates.test_render import VIEW
 
 SAMPLE = {
     "addressee": "王芳",

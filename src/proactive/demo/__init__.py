@@ -1,0 +1,1 @@
+"""The demo: a synthetic Binjiang extract generated, loaded, run and summarised."""

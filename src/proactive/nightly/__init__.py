@@ -1,0 +1,1 @@
+"""The nightly run: its stages in order, the run lock, the schedule."""

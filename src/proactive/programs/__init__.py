@@ -1,0 +1,1 @@
+"""Programs and cases: the catalog in jobs/, ages, eligibility, verification checks, detection, the case state machine, review."""

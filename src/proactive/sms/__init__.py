@@ -1,0 +1,1 @@
+"""Messages to residents: wording, the outbox, opt-outs, message states, the sending worker and its backends."""

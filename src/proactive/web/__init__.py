@@ -1,0 +1,1 @@
+"""The web app: Twilio's webhooks (and the field app's pages)."""

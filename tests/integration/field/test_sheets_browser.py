@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from proactive.field.sheets import render_html
-from tests.unit.test_task_sheet import IN_ORDER, SHEET, task_line, task_sheet
+from tests.unit.field.test_sheets import IN_ORDER, SHEET, task_line, task_sheet
 
 TIMEOUT = 60  # seconds for one browser call
 
