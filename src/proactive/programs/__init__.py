@@ -1,1 +1,2 @@
-"""Programs and cases: the catalog in jobs/, ages, eligibility, verification checks, detection, the case state machine, review."""
+"""Programs and cases: the catalog in jobs/, ages, eligibility, verification checks, detection, the
+case state machine, review."""

@@ -1,1 +1,1 @@
-"""The registry: shared-data extracts read, validated, quarantined and loaded; reads of residents."""
+"""The registry: shared-data extracts read, validated, quarantined and loaded; resident reads."""

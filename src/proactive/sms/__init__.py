@@ -1,1 +1,2 @@
-"""Messages to residents: wording, the outbox, opt-outs, message states, the sending worker and its backends."""
+"""Messages to residents: wording, the outbox, opt-outs, message states, the sending worker and its
+backends."""

@@ -1,1 +1,2 @@
-"""Stand-ins shipped for tests and benchmarks: a local Twilio API and an in-memory SMS backend. Never selected by settings."""
+"""Stand-ins shipped for tests and benchmarks: a local Twilio API and an in-memory SMS backend.
+Never selected by settings."""
