@@ -86,6 +86,25 @@ def issuer(key_dir: Path, tmp_path: Path) -> Issuer:
 PINNED_NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 
 
+# Chromium's flags for tests: headless, and no calls home (without the networking flags it
+# keeps dialling out and stalls on this closed network).
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+FAKED_TIME = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "DYLD_INSERT_LIBRARIES")
+
+
+def browser_env() -> dict[str, str]:
+    """The environment for a browser the tests start: real time, even when the suite runs
+    under libfaketime (Chromium stalls on a faked clock; what it shows does not depend on it)."""
+    return {k: v for k, v in os.environ.items() if k not in FAKED_TIME}
+
+
 @pytest.fixture(autouse=True)
 def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bootstrap, "utc_now", lambda: PINNED_NOW)

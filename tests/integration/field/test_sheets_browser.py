@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from proactive.field.sheets import render_html
+from tests.conftest import CHROMIUM_ARGS, browser_env
 from tests.unit.field.test_sheets import IN_ORDER, SHEET, task_line, task_sheet
 
 TIMEOUT = 60  # seconds for one browser call
@@ -30,15 +31,14 @@ def chromium() -> str:
 def browse(page: Path, profile: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     command = [
         chromium(),
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={profile}",
         *flags,
         page.as_uri(),
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=TIMEOUT, check=True, env=browser_env()
+    )
 
 
 @pytest.fixture
