@@ -1,4 +1,8 @@
-"""The composition root: settings in, engine, clock and options out."""
+"""The composition root: settings in, engine, clock and options out.
+
+Adapters are built on demand: each function imports what it builds, so a command pays only for
+the libraries it uses (`proactive --help` imports none of them).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,18 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from proactive import db, logs
-from proactive.certificates import keys
-from proactive.certificates.file_store import DirectoryStore
-from proactive.certificates.issuing import Issuer
-from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
-from proactive.field.plan_visits import Dispatcher
-from proactive.field.workdays import ChinaCalendar
-from proactive.geo import Walking
-from proactive.programs.catalog import Program, load_catalog
 from proactive.settings import ROOT, Settings
-from proactive.sms.outbox import Composer
 from proactive.time import local_date
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from proactive.certificates.issuing import Issuer
+    from proactive.field.plan_visits import Dispatcher
+    from proactive.programs.catalog import Program
+    from proactive.sms.outbox import Composer
 
 JOBS = ROOT / "jobs"
 
@@ -35,6 +36,8 @@ def today_shanghai() -> dt.date:
 
 
 def engine(settings: Settings, migrate: bool = True) -> Engine:
+    from proactive import db, logs
+
     logs.configure(settings.log_level)
     built = db.make_engine(settings.database_url)
     if migrate:
@@ -51,11 +54,18 @@ def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
 
 
 def programs() -> dict[str, Program]:
+    from proactive.programs.catalog import load_catalog
+
     return load_catalog(JOBS)
 
 
 def issuer(settings: Settings) -> Issuer:
     """Signing key, renderer and file store for issuing; fails clearly without a key."""
+    from proactive.certificates import keys
+    from proactive.certificates.file_store import DirectoryStore
+    from proactive.certificates.issuing import Issuer
+    from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+
     font = Font.load(DEFAULT_FONT)
     return Issuer(
         district=settings.district_code,
@@ -67,6 +77,10 @@ def issuer(settings: Settings) -> Issuer:
 
 
 def dispatcher(settings: Settings) -> Dispatcher:
+    from proactive.field.plan_visits import Dispatcher
+    from proactive.field.workdays import ChinaCalendar
+    from proactive.geo import Walking
+
     walking = Walking(
         detour=float(settings.detour_factor),
         speed_kmh=float(settings.walking_speed_kmh),
@@ -76,4 +90,6 @@ def dispatcher(settings: Settings) -> Dispatcher:
 
 
 def composer(settings: Settings) -> Composer:
+    from proactive.sms.outbox import Composer
+
     return Composer.from_directory(str(ROOT / "templates"), settings.hotline, settings.quiet_hours)

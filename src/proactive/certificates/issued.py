@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from proactive.certificates import numbering, render, signing
 from proactive.certificates.issuing import Issuer, produce
+from proactive.certificates.reasons import REASONS_ZH, ReissueReason
 from proactive.errors import ProactiveError
 from proactive.masking import mask_id
 from proactive.models import Case, Certificate
@@ -22,19 +22,6 @@ from proactive.programs.checks import is_alive
 from proactive.registry.resident_reads import home_addresses, load_residents
 
 COLUMNS = ("certificate_no", "id_number", "program", "issued_on", "status", "pdf_path")
-
-
-class ReissueReason(StrEnum):
-    lost = "lost"
-    damaged = "damaged"
-    corrected = "corrected"
-
-
-REASONS_ZH = {
-    ReissueReason.lost: "遗失",
-    ReissueReason.damaged: "损坏",
-    ReissueReason.corrected: "信息更正",
-}
 
 
 class CertificateNotFound(ProactiveError):

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from proactive import bootstrap
-from proactive.certificates import issued, keys
-from proactive.certificates.issued import ReissueReason
+from proactive.certificates.reasons import ReissueReason
 from proactive.cli.common import FormatOption, UnmaskedOption, fail
 from proactive.errors import ProactiveError
 from proactive.masking import mask_name
@@ -29,6 +28,8 @@ def keys_init(
     ] = False,
 ) -> None:
     """Create the district's Ed25519 key pair in PROACTIVE_KEY_DIR (the private key: a file)."""
+    from proactive.certificates import keys
+
     settings = Settings.from_env()
     try:
         kid, public_path = keys.init(Path(settings.key_dir), force)
@@ -48,6 +49,8 @@ def certificates_command(
     """List certificates (ID numbers masked unless --unmasked)."""
     if ctx.invoked_subcommand:
         return
+    from proactive.certificates import issued
+
     engine = bootstrap.engine(Settings.from_env())
     records = issued.list_certificates(engine, program, status, unmasked)
     print(render(records, issued.COLUMNS, fmt, title="certificates"), end="")
@@ -61,6 +64,8 @@ def certificates_verify(
     ] = False,
 ) -> None:
     """Check a certificate's QR code; exit 1 unless it is valid."""
+    from proactive.certificates import issued, keys
+
     settings = Settings.from_env()
     engine = None if offline else bootstrap.engine(settings)
     result = issued.verify(source, keys.public_keys(Path(settings.key_dir)), engine)
@@ -82,6 +87,8 @@ def certificates_reissue(
     user: Annotated[str, typer.Option(help="Who asks for the reissue")] = "operator",
 ) -> None:
     """Revoke a certificate and issue a new one under a new number."""
+    from proactive.certificates import issued
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     try:

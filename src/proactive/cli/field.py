@@ -7,16 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from proactive import bootstrap
 from proactive.cli.common import DateOption, UnmaskedOption, day_or_today, fail
 from proactive.errors import ProactiveError
-from proactive.field import coverage, forecast
-from proactive.field import outcomes as task_outcomes
-from proactive.field import sheets as task_sheet
-from proactive.field import task_lists as task_queries
-from proactive.field.outcomes import FailReason
+from proactive.field.task_states import FailReason
 from proactive.output import Format, render
 from proactive.settings import Settings
 
@@ -49,11 +44,15 @@ def tasks_command(
     """The day's visits in route order (ID and phone numbers masked unless --unmasked)."""
     if ctx.invoked_subcommand:
         return
+    from proactive.field import task_lists
+
     engine = bootstrap.engine(Settings.from_env())
     day = day_or_today(date)
     programs = bootstrap.programs()
     if fmt in (SheetFormat.html, SheetFormat.pdf):
-        sheets = task_queries.sheets(engine, programs, worker, site, day, unmasked)
+        from proactive.field import sheets as task_sheet
+
+        sheets = task_lists.sheets(engine, programs, worker, site, day, unmasked)
         target = out or Path(f"tasks-{day:%Y-%m-%d}.{fmt.value}")
         if fmt is SheetFormat.html:
             target.write_text(task_sheet.render_html(sheets), encoding="utf-8")
@@ -61,8 +60,8 @@ def tasks_command(
             target.write_bytes(task_sheet.render_pdf(sheets))
         print(f"{len(sheets)} task list(s), {sum(len(s.lines) for s in sheets)} visits: {target}")
         return
-    records = task_queries.records(engine, programs, worker, site, day, unmasked)
-    columns = task_queries.TABLE_COLUMNS if fmt is SheetFormat.table else task_queries.COLUMNS
+    records = task_lists.records(engine, programs, worker, site, day, unmasked)
+    columns = task_lists.TABLE_COLUMNS if fmt is SheetFormat.table else task_lists.COLUMNS
     print(render(records, columns, Format(fmt.value), title="tasks"), end="")
 
 
@@ -73,10 +72,14 @@ def tasks_done(
     user: Annotated[str, typer.Option(help="Who reports it")] = "worker",
 ) -> None:
     """The visit happened: the resident's code closes the case."""
+    from sqlalchemy.orm import Session
+
+    from proactive.field import outcomes
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         with Session(engine) as session, session.begin():
-            task_outcomes.done(session, task_id, code, user, bootstrap.utc_now())
+            outcomes.done(session, task_id, code, user, bootstrap.utc_now())
     except ProactiveError as error:
         raise fail(error) from error
     print(f"task {task_id} done; case closed")
@@ -89,11 +92,15 @@ def tasks_failed(
     user: Annotated[str, typer.Option(help="Who reports it")] = "worker",
 ) -> None:
     """The visit did not happen: plan the next try, or end the case."""
+    from sqlalchemy.orm import Session
+
+    from proactive.field import outcomes
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            follow = task_outcomes.failed(
+            follow = outcomes.failed(
                 session,
                 bootstrap.programs(),
                 task_id,
@@ -121,6 +128,8 @@ def coverage_command(
     date: DateOption = None,
 ) -> None:
     """Map of the 15-minute circles and the homes outside them; uncovered homes by community."""
+    from proactive.field import coverage
+
     settings = Settings.from_env()
     result = coverage.write_coverage(
         bootstrap.engine(settings), out, bootstrap.dispatcher(settings).walking, day_or_today(date)
@@ -140,6 +149,8 @@ def forecast_command(
     date: DateOption = None,
 ) -> None:
     """From birth dates alone: who reaches 60/80/100 per site and week, against capacity."""
+    from proactive.field import forecast
+
     settings = Settings.from_env()
     result = forecast.write_forecast(
         bootstrap.engine(settings),

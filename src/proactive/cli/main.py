@@ -1,37 +1,31 @@
-"""The command line: parse, call a use case, print. Nothing else lives here."""
+"""The command line: parse, call a use case, print. Nothing else lives here.
+
+Each command imports its use cases itself, so `proactive --help` and the light commands do not
+pay for pandas, ReportLab, OR-Tools or matplotlib (tests/unit/cli/test_imports.py keeps it so).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import functools
 import json
-import threading
-from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
-from sqlalchemy import Engine
 
 from proactive import bootstrap
-from proactive.certificates import keys
 from proactive.cli import certificates as cli_certificates
 from proactive.cli import field as cli_field
 from proactive.cli import sms as cli_sms
 from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, err, fail
-from proactive.demo import run as demo
-from proactive.demo import synth
 from proactive.errors import ProactiveError
-from proactive.nightly import run as nightly
-from proactive.nightly import schedule
 from proactive.output import Format, render
-from proactive.programs import case_queries, explain, preview, review
-from proactive.registry import ingest, quarantine, report
 from proactive.settings import Settings
-from proactive.sms import backends as sms_backends
-from proactive.sms import sender as sms_worker
+
+if TYPE_CHECKING:
+    from collections import Counter
+
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="proactive: community services that come to the resident.", no_args_is_help=True
@@ -57,6 +51,10 @@ def ingest_command(
     ] = Path("reports"),
 ) -> None:
     """Load a shared-data extract into the registry (one transaction)."""
+    from rich.progress import Progress
+
+    from proactive.registry import ingest, report
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     options = ingest.IngestOptions(encoding=encoding, column_map=bootstrap.column_map(settings))
@@ -85,6 +83,8 @@ def quarantine_command(
     unmasked: UnmaskedOption = False,
 ) -> None:
     """List rejected extract rows with their reasons (ID numbers masked)."""
+    from proactive.registry import quarantine
+
     engine = bootstrap.engine(Settings.from_env())
     records = quarantine.list_issues(engine, run, warnings, unmasked)
     print(render(records, quarantine.COLUMNS, fmt, title="quarantine"), end="")
@@ -99,6 +99,8 @@ def synth_command(
     turning_60: Annotated[int, typer.Option(help="People whose 60th birthday is the date")] = 12,
 ) -> None:
     """Write a synthetic Binjiang extract."""
+    from proactive.demo import synth
+
     as_of = dt.date.fromisoformat(date) if date else bootstrap.today_shanghai()
     options = synth.SynthOptions(residents=residents, seed=seed, as_of=as_of, turning_60=turning_60)
     counts = synth.write_extract(out, options)
@@ -116,6 +118,11 @@ def demo_command(
     residents: Annotated[int, typer.Option(help="Number of residents")] = 5000,
 ) -> None:
     """Generate a Binjiang extract, load it, run the night, and show what came out."""
+    import functools
+
+    from proactive.certificates import keys
+    from proactive.demo import run as demo
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     key_dir = Path(settings.key_dir)
@@ -141,6 +148,12 @@ def demo_command(
 
 def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetime) -> Counter[str]:
     """The demo's messages through the console backend, as if sent at `at`."""
+    import dataclasses
+    import threading
+
+    from proactive.sms import backends as sms_backends
+    from proactive.sms import sender as sms_worker
+
     backend = sms_backends.ConsoleBackend(log_file)
     unpaced = dataclasses.replace(settings, sms_rate="1000")  # nothing real is sent
     return sms_worker.run_worker(engine, backend, unpaced, lambda: at, True, threading.Event())
@@ -163,6 +176,10 @@ def run_command(
 ) -> None:
     """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
     → verify → issue → dispatch → queue SMS."""
+    from proactive.demo import run as demo
+    from proactive.nightly import run as nightly
+    from proactive.registry import ingest
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     options = nightly.RunOptions(
@@ -189,6 +206,8 @@ def run_command(
 @app.command("runs")
 def runs_command(fmt: FormatOption = Format.table) -> None:
     """List past nightly runs."""
+    from proactive.programs import case_queries
+
     engine = bootstrap.engine(Settings.from_env())
     print(
         render(case_queries.list_runs(engine), case_queries.RUN_COLUMNS, fmt, title="runs"), end=""
@@ -203,6 +222,8 @@ def cases_command(
     unmasked: UnmaskedOption = False,
 ) -> None:
     """List cases (ID numbers masked unless --unmasked)."""
+    from proactive.programs import case_queries
+
     engine = bootstrap.engine(Settings.from_env())
     records = case_queries.list_cases(engine, status, program, unmasked)
     print(render(records, case_queries.CASE_COLUMNS, fmt, title="cases"), end="")
@@ -216,6 +237,8 @@ def explain_command(
     unmasked: UnmaskedOption = False,
 ) -> None:
     """Why a person is or is not eligible, condition by condition, and what became of their case."""
+    from proactive.programs import explain
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     programs = bootstrap.programs()
@@ -263,6 +286,8 @@ def programs_preview(
     program: Annotated[str, typer.Argument(help="Program id")], date: DateOption = None
 ) -> None:
     """How many people the rule matches on a day, with a masked sample; opens nothing."""
+    from proactive.programs import preview
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     programs = bootstrap.programs()
@@ -279,6 +304,8 @@ def programs_preview(
 @review_app.command("list")
 def review_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = False) -> None:
     """Cases waiting for review, with the reasons."""
+    from proactive.programs import case_queries
+
     engine = bootstrap.engine(Settings.from_env())
     records = case_queries.list_cases(engine, "needs_review", None, unmasked)
     print(render(records, case_queries.CASE_COLUMNS, fmt, title="review"), end="")
@@ -287,6 +314,8 @@ def review_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
 @review_app.command("show")
 def review_show(case_id: int, unmasked: UnmaskedOption = False) -> None:
     """One case: its checks and its history."""
+    from proactive.programs import case_queries, review
+
     engine = bootstrap.engine(Settings.from_env())
     detail = case_queries.case_detail(engine, case_id, unmasked)
     if detail is None:
@@ -295,6 +324,8 @@ def review_show(case_id: int, unmasked: UnmaskedOption = False) -> None:
 
 
 def _decide(case_id: int, approve: bool, user: str, why: str) -> None:
+    from proactive.programs import review
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         status = review.decide(engine, case_id, approve, user, why, bootstrap.utc_now)
@@ -322,6 +353,10 @@ def review_reject(case_id: int, user: UserOption, why: WhyOption) -> None:
 @app.command("schedule")
 def schedule_command() -> None:
     """Run the nightly schedule (jobs/schedule.toml) in the foreground with APScheduler."""
+    from proactive.demo import run as demo
+    from proactive.nightly import run as nightly
+    from proactive.nightly import schedule
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
 
@@ -343,3 +378,7 @@ def schedule_command() -> None:
 
 for commands in (cli_certificates, cli_field, cli_sms):
     commands.register(app)
+
+
+if __name__ == "__main__":  # python -m proactive.cli.main, as the console script does
+    app()

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import signal
-import threading
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from proactive import bootstrap
 from proactive.cli.common import FormatOption, UnmaskedOption, fail
 from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.output import Format, render
-from proactive.programs import case_queries
 from proactive.settings import Settings
-from proactive.sms import backends as sms_backends
-from proactive.sms import optouts, outbox
-from proactive.sms import sender as sms_worker
-from proactive.web import app as web
 
 sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
 optout_app = typer.Typer(help="Numbers that get no SMS: for the hotline and site staff.")
@@ -39,6 +30,10 @@ def sms_command(
     """List messages: masked numbers, segments, status, Twilio SID and error code."""
     if ctx.invoked_subcommand:
         return
+    from sqlalchemy.orm import Session
+
+    from proactive.sms import outbox
+
     engine = bootstrap.engine(Settings.from_env())
     with Session(engine) as session:
         records = outbox.list_messages(session, status, unmasked)
@@ -49,6 +44,11 @@ def sms_command(
 def sms_reconcile() -> None:
     """Daily (cron): fetch by Twilio SID the status of messages sent without a final one, and
     settle those stuck in `sending` (never re-sent)."""
+    import datetime as dt
+
+    from proactive.sms import backends as sms_backends
+    from proactive.sms import sender as sms_worker
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     try:
@@ -65,6 +65,8 @@ def sms_reconcile() -> None:
 @sms_app.command("templates")
 def sms_templates(fmt: FormatOption = Format.table) -> None:
     """The fixed SMS templates, with a sample, its length and segments (for registration)."""
+    from proactive.sms import outbox
+
     records = outbox.catalog(bootstrap.programs(), bootstrap.composer(Settings.from_env()))
     columns = ("program", "kind", "length", "segments", "sample")
     print(render(records, columns, fmt, title="sms templates"), end="")
@@ -84,6 +86,10 @@ def optout_add(
     note: Annotated[str, typer.Option(help="Why, or who asked")] = "",
 ) -> None:
     """Opt a number out; its queued messages are withdrawn."""
+    from sqlalchemy.orm import Session
+
+    from proactive.sms import optouts
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         with Session(engine) as session, session.begin():
@@ -97,6 +103,10 @@ def optout_add(
 @optout_app.command("remove")
 def optout_remove(number: Annotated[str, typer.Argument(help="The phone number")]) -> None:
     """Let a number receive messages again."""
+    from sqlalchemy.orm import Session
+
+    from proactive.sms import optouts
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         with Session(engine) as session, session.begin():
@@ -109,6 +119,11 @@ def optout_remove(number: Annotated[str, typer.Argument(help="The phone number")
 @optout_app.command("list")
 def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = False) -> None:
     """Opted-out numbers (masked unless --unmasked)."""
+    from sqlalchemy.orm import Session
+
+    from proactive.programs import case_queries
+    from proactive.sms import optouts
+
     engine = bootstrap.engine(Settings.from_env())
     with Session(engine) as session:
         entries = optouts.list_all(session)
@@ -131,6 +146,8 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
     """The web app: Twilio's delivery receipts and replies (and, later, the workers' pages)."""
+    from proactive.web import app as web
+
     settings = Settings.from_env()
     web.serve(bootstrap.engine(settings), settings, bootstrap.utc_now, host, port)
 
@@ -140,6 +157,12 @@ def worker_command(
 ) -> None:
     """Send the SMS outbox (PROACTIVE_SMS_BACKEND); stops cleanly on SIGTERM. Several workers
     may run at once on PostgreSQL; on SQLite run one."""
+    import signal
+    import threading
+
+    from proactive.sms import backends as sms_backends
+    from proactive.sms import sender as sms_worker
+
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     stop = threading.Event()

@@ -13,7 +13,6 @@ import datetime as dt
 import secrets
 from collections import Counter
 from collections.abc import Mapping
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from proactive.field.plan_visits import (
     notify,
     reroute,
 )
-from proactive.field.task_states import DONE, FAILED, PLANNED
+from proactive.field.task_states import DONE, FAILED, PLANNED, FailReason
 from proactive.field.workdays import first_workday
 from proactive.models import Case, Task
 from proactive.programs import case_states, casebook
@@ -40,14 +39,6 @@ from proactive.programs.catalog import Program
 from proactive.sms import outbox
 
 MAX_TRIES = 3  # visits to a home nobody answers before the supervisor takes over
-
-
-class FailReason(StrEnum):
-    not_home = "not_home"
-    refused = "refused"
-    moved = "moved"
-    deceased = "deceased"
-    wrong_address = "wrong_address"
 
 
 ENDING = {

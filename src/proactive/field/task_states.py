@@ -1,9 +1,12 @@
 """The life of a visit task: planned, then done, failed or withdrawn, never back.
 
-A task is live while it is planned; the other states are final. Plain values, no I/O.
+A task is live while it is planned; the other states are final; a failed visit says why
+(`FailReason`). Plain values, no I/O.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 PLANNED = "planned"
 DONE = "done"
@@ -11,3 +14,13 @@ FAILED = "failed"
 WITHDRAWN = "withdrawn"
 
 FINAL = frozenset({DONE, FAILED, WITHDRAWN})
+
+
+class FailReason(StrEnum):
+    """Why a visit did not happen."""
+
+    not_home = "not_home"
+    refused = "refused"
+    moved = "moved"
+    deceased = "deceased"
+    wrong_address = "wrong_address"

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, MetaData, select
 from proactive.certificates import issued as certificates
 from proactive.certificates import keys, signing
 from proactive.certificates.issuing import Issuer, IssuingPass, issue_certificates
+from proactive.certificates.reasons import ReissueReason
 from proactive.certificates.render import CertificateView
 from proactive.models import Case, CaseEvent, Certificate, CertificateCounter
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
@@ -173,7 +174,7 @@ def test_verify_genuine_revoked_and_reissued(
         engine,
         SENIOR,
         old.certificate_no,
-        certificates.ReissueReason.lost,
+        ReissueReason.lost,
         issuer,
         DAY,
         "李芳",
@@ -195,7 +196,7 @@ def test_verify_genuine_revoked_and_reissued(
             engine,
             SENIOR,
             old.certificate_no,
-            certificates.ReissueReason.lost,
+            ReissueReason.lost,
             issuer,
             DAY,
             "x",
@@ -215,7 +216,7 @@ def test_a_failed_reissue_leaves_the_old_certificate_valid(
             engine,
             SENIOR,
             old.certificate_no,
-            certificates.ReissueReason.damaged,
+            ReissueReason.damaged,
             broken,
             DAY,
             "x",

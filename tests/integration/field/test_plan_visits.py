@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from proactive.certificates.issuing import Issuer
-from proactive.field import outcomes
+from proactive.field import outcomes, task_states
 from proactive.field.plan_visits import Dispatcher
 from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Walking
@@ -223,7 +223,7 @@ def test_done_with_the_right_code_closes_the_case(
         outcomes.done(s, task.id, task.code, "李芳", clock())
 
 
-def _fail(engine: Engine, task_id: int, reason: outcomes.FailReason) -> Task | None:
+def _fail(engine: Engine, task_id: int, reason: task_states.FailReason) -> Task | None:
     with _session(engine) as s, s.begin():
         return outcomes.failed(s, PROGRAMS, task_id, reason, "李芳", clock(), DAY, DISPATCHER)
 
@@ -236,7 +236,7 @@ def test_not_home_three_times_then_the_supervisor(
     (task,) = tasks(engine)
     seen = [(task.day, task.worker_id)]
     for _ in range(3):
-        follow = _fail(engine, task.id, outcomes.FailReason.not_home)
+        follow = _fail(engine, task.id, task_states.FailReason.not_home)
         assert follow is not None
         task = follow
         seen.append((task.day, task.worker_id))
@@ -258,7 +258,7 @@ def test_moved_or_deceased_at_the_door_ends_the_case_and_voids_the_certificate(
     load(engine, tmp_path / "x", rows, homes_near_c1(2))
     run(engine, DAY, issuer)
     first = tasks(engine)[0]
-    assert _fail(engine, first.id, outcomes.FailReason.deceased) is None
+    assert _fail(engine, first.id, task_states.FailReason.deceased) is None
     with engine.connect() as conn:
         status = conn.execute(select(Case.status).where(Case.id == first.case_id)).scalar_one()
         voided = conn.execute(
@@ -277,7 +277,7 @@ def test_a_wrong_address_goes_to_the_supervisor(
     load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
     run(engine, DAY, issuer)
     (task,) = tasks(engine)
-    follow = _fail(engine, task.id, outcomes.FailReason.wrong_address)
+    follow = _fail(engine, task.id, task_states.FailReason.wrong_address)
     assert follow is not None and follow.worker_id == "SUP1" and "地址有误" in follow.note
 
 
