@@ -40,7 +40,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, text, update
@@ -275,7 +275,7 @@ class Sender:
     callback_url: str | None = None
     quiet_hours: str = ""
     bucket: TokenBucket | None = None
-    stop: threading.Event | None = None
+    stop: threading.Event = field(default_factory=threading.Event)  # set: stop between sends
 
     def send_claimed(self, ids: Sequence[int]) -> Counter[str]:
         """Send each; rows not reached (stop, quiet hours, an unexpected error) go back to
@@ -300,10 +300,6 @@ class Sender:
         if self.quiet_hours and quiet(self.clock(), self.quiet_hours):
             return False
         wait = self.bucket.take() if self.bucket else 0.0
-        if self.stop is None:
-            if wait:
-                time.sleep(wait)
-            return True
         return not self.stop.wait(wait) if wait else not self.stop.is_set()
 
     def _load(self, ids: Sequence[int]) -> list[Outgoing]:

@@ -138,6 +138,8 @@ class TwilioStandin:
         self.auth_token = auth_token
         self.delay = delay
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # Never set: waiting on it is a plain pause (time.sleep fails under libfaketime).
+        self._pause = threading.Event()
         self.received: list[Received] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.forced: deque[Forced] = deque()
@@ -211,7 +213,7 @@ class TwilioStandin:
         """Until no request is being answered (a slow one the client gave up on included)."""
         deadline = time.monotonic() + timeout
         while self._busy and time.monotonic() < deadline:
-            time.sleep(0.01)
+            self._pause.wait(0.01)
 
     def busy(self, change: int) -> None:
         with self._lock:
@@ -225,7 +227,8 @@ class TwilioStandin:
         with self._lock:
             self.received.append(Received(method, parts.path, form if method == "POST" else query))
             forced = self.forced.popleft() if method == "POST" and self.forced else Forced()
-        time.sleep(self.delay + forced.delay)
+        if self.delay + forced.delay:
+            self._pause.wait(self.delay + forced.delay)
         try:
             account, sid = self._route(parts.path, headers)
             if method == "POST" and sid is None:
