@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from proactive import bootstrap, db
+from proactive.accounts import passwords
 from proactive.certificates import keys
 from proactive.certificates.issuing import Issuer
 from tests.factories import make_issuer
@@ -119,3 +121,10 @@ def _logs_reach_caplog() -> Iterator[None]:
     logger.handlers.clear()
     logger.setLevel(logging.NOTSET)
     logger.propagate = True
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with cheap parameters: the production cost (about half a second here) would make
+    every sign-in slow and proves nothing more."""
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))

@@ -413,3 +413,82 @@ class OptOut(Base):
     source: Mapped[str] = mapped_column(String(16))  # sms | hotline | site | provider
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person who signs in to the field app: a social worker, a site supervisor or district
+    staff (admin). The password is an argon2 hash; a new or reset account has a one-time setup
+    code (hashed too) until its owner chooses a password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # worker | supervisor | admin
+    worker_id: Mapped[str] = mapped_column(String(64), default="")  # a worker's social_workers row
+    site_id: Mapped[str] = mapped_column(String(64), default="")  # a worker's or supervisor's site
+    password_hash: Mapped[str] = mapped_column(Text, default="")
+    setup_code_hash: Mapped[str] = mapped_column(String(64), default="")
+    setup_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored; the CSRF token
+    every form of the session carries is kept with it."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt, by the name typed (known or not): the lockout counts these."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_name_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(16))  # ok | bad_password | locked | ...
+
+
+class AuditEntry(Base):
+    """What a person did in the app or at the terminal: who, when, what, on which record."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(128))  # "user:wangfang" or "cli"
+    action: Mapped[str] = mapped_column(String(32))  # login | reveal_phone | outcome | ...
+    target: Mapped[str] = mapped_column(String(64), default="")  # "task:12", "user:3"
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutcomeReport(Base):
+    """A visit's outcome as a worker sent it from the app, under the key her browser made for
+    it: a resend (lost answer, double tap, offline queue replayed) finds the row and gets the
+    same receipt, and nothing is applied twice. Refused reports (wrong code, conflict) stay."""
+
+    __tablename__ = "outcome_reports"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    task_id: Mapped[int] = mapped_column(Integer, index=True)  # as sent: it may not exist
+    outcome: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # on the phone
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(16))  # applied | wrong_code | locked | conflict
+    message: Mapped[str] = mapped_column(Text, default="")  # what the worker was told

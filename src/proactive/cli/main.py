@@ -17,6 +17,7 @@ from proactive import bootstrap
 from proactive.cli import certificates as cli_certificates
 from proactive.cli import field as cli_field
 from proactive.cli import sms as cli_sms
+from proactive.cli import users as cli_users
 from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, err, fail
 from proactive.errors import ProactiveError
 from proactive.output import Format, render
@@ -376,7 +377,7 @@ def schedule_command() -> None:
     schedule.build_scheduler(nightly_schedule, job).start()
 
 
-for commands in (cli_certificates, cli_field, cli_sms):
+for commands in (cli_certificates, cli_field, cli_sms, cli_users):
     commands.register(app)
 
 

@@ -139,3 +139,12 @@ def _case(session: Session, task: Task) -> Case:
     if case is None:  # the foreign key makes this impossible
         raise TaskNotFound(f"case of task {task.id}")
     return case
+
+
+def add_note(task: Task, note: str, now: dt.datetime) -> bool:
+    """Append a note once (Twilio's retries add nothing); True if it was new."""
+    if note in task.note:
+        return False
+    task.note = f"{task.note}；{note}" if task.note else note
+    task.updated_at = now
+    return True

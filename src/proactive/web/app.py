@@ -1,4 +1,4 @@
-"""The web app: Twilio's webhooks now, the social workers' pages later, one routing table.
+"""The web app: the field app's pages (web/pages.py), Twilio's webhooks, one routing table.
 
     POST /twilio/status    delivery receipts: the outbox row found by its SID moves forward
     POST /twilio/inbound   residents' replies: 退订/TD/T/STOP opts out, 1 confirms the visit,
@@ -35,9 +35,11 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MultiDict
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio ships no types
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -45,12 +47,15 @@ from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio
 )
 
 from proactive import db
+from proactive.field.outcomes import add_note
 from proactive.field.task_states import PLANNED
 from proactive.masking import mask_phone
 from proactive.models import Message, Task
-from proactive.settings import Settings
+from proactive.settings import ROOT, Settings
 from proactive.sms import message_states, optouts
 from proactive.time import Clock
+from proactive.web.pages import FieldApp
+from proactive.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,7 @@ CONFIRM_NOTE = "居民短信确认"
 RESCHEDULE_NOTE = "居民短信申请改期"
 ERROR_STATES = frozenset({message_states.FAILED, message_states.UNDELIVERED})
 UNSEEN = (message_states.QUEUED, message_states.WITHDRAWN)  # never reached the resident
+STATIC = ROOT / "static"
 
 
 class Reply(StrEnum):
@@ -166,15 +172,6 @@ def replied_task(session: Session, number: str) -> Task | None:
     return session.scalars(query).first()
 
 
-def add_note(task: Task, note: str, now: dt.datetime) -> bool:
-    """Append a note once (Twilio's retries add nothing); True if it was new."""
-    if note in task.note:
-        return False
-    task.note = f"{task.note}；{note}" if task.note else note
-    task.updated_at = now
-    return True
-
-
 # The edge: requests in, a use case, a response out.
 
 
@@ -239,14 +236,21 @@ def create_app(engine: Engine, settings: Settings, clock: Clock) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    app = Starlette(
+    async def service_worker(request: Request) -> Response:
+        """Served from the root so that it may cache every page of the app."""
+        return FileResponse(STATIC / "sw.js", media_type="text/javascript")
+
+    return Starlette(
         routes=[
             Route("/twilio/status", status, methods=["POST"]),
             Route("/twilio/inbound", inbound, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+            Route("/sw.js", service_worker, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            *FieldApp(engine, settings, clock).routes(),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
     )
-    return app
 
 
 def serve(
@@ -254,4 +258,4 @@ def serve(
 ) -> None:
     """Run the app until interrupted (`proactive serve`)."""
     app = create_app(engine, settings, clock)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True)

@@ -1,0 +1,1 @@
+"""Accounts of the field app: who signs in, with which role, what each may see; the audit log."""

@@ -1,0 +1,334 @@
+"""The field app's pages: sign-in, a worker's day, one visit, outcomes, the site's progress.
+
+Thin: every request resolves the session, checks the CSRF token of a POST (403 without it),
+calls one use case in one transaction and renders a template. The rules live in
+accounts.roles (who sees what) and field.visits / field.reports (what happens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from proactive import bootstrap, db
+from proactive.accounts import sign_in, tokens, users
+from proactive.accounts.roles import ROLE_ZH, Actor, Role, home_path, may_supervise
+from proactive.accounts.sign_in import Current, Refusal, SignedIn
+from proactive.field import reports, supervision, visits
+from proactive.masking import mask_id
+from proactive.settings import ROOT, Settings
+from proactive.time import SHANGHAI, Clock, local_date
+from proactive.web import maps
+from proactive.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    FORM_COOKIE,
+    SESSION_COOKIE,
+    csrf_ok,
+    form_token,
+    set_cookie,
+)
+
+T = TypeVar("T")
+Handler = Callable[[Request, Current], Awaitable[Response]]
+SESSION_SECONDS = int(sign_in.SESSION_LENGTH.total_seconds())
+FORM_SECONDS = 3600
+
+
+def templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(ROOT / "templates" / "pages" / "app"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(ROLE_ZH=ROLE_ZH, OUTCOME_ZH=reports.OUTCOME_ZH)
+    env.filters["local"] = lambda moment: moment.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    env.filters["minutes"] = lambda value: "—" if value is None else f"{value:.0f} 分钟"
+    return env
+
+
+@dataclass(frozen=True)
+class FieldApp:
+    engine: Engine
+    settings: Settings
+    clock: Clock
+
+    def routes(self) -> list[BaseRoute]:
+        sessions = db.session_factory(self.engine)
+        env = templates()
+        programs = bootstrap.programs()
+        dispatcher = bootstrap.dispatcher(self.settings)
+
+        def run(use_case: Callable[[Session], T]) -> Awaitable[T]:
+            def in_transaction() -> T:
+                with sessions.begin() as session:
+                    return use_case(session)
+
+            return run_in_threadpool(in_transaction)
+
+        def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+            return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+
+        def not_found(current: Current | None = None) -> HTMLResponse:
+            return page("not_found.html.j2", 404, me=current.actor if current else None, csrf="")
+
+        def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+            """The session behind the cookie (else sign in); a POST's CSRF token (else 403)."""
+
+            async def endpoint(request: Request) -> Response:
+                token, now = request.cookies.get(SESSION_COOKIE, ""), self.clock()
+                current = await run(lambda s: sign_in.current(s, token, now))
+                if current is None:
+                    if request.method == "GET":
+                        return RedirectResponse("/login", status_code=303)
+                    return JSONResponse({"result": "sign_in", "message": "请重新登录"}, 401)
+                if request.method == "POST":
+                    given = request.headers.get(CSRF_HEADER, "")
+                    if not given and "json" not in request.headers.get("content-type", ""):
+                        given = str((await request.form()).get(CSRF_FIELD, ""))
+                    if not csrf_ok(given, current.csrf):
+                        return HTMLResponse("请求已过期，请刷新页面后重试", status_code=403)
+                return await handler(request, current)
+
+            return endpoint
+
+        # Sign-in, setup, sign-out: no session yet.
+
+        async def login_form(request: Request, message: str = "", status: int = 200) -> Response:
+            token = form_token(request)
+            response = page("login.html.j2", status, me=None, csrf=token, message=message)
+            set_cookie(response, request, FORM_COOKIE, token, FORM_SECONDS)
+            return response
+
+        async def login(request: Request) -> Response:
+            if request.method == "GET":
+                return await login_form(request)
+            form = await request.form()
+            if not csrf_ok(str(form.get(CSRF_FIELD, "")), request.cookies.get(FORM_COOKIE, "")):
+                return HTMLResponse("请求已过期，请刷新页面后重试", status_code=403)
+            name, password, now = (
+                str(form.get("name", "")),
+                str(form.get("password", "")),
+                self.clock(),
+            )
+            outcome = await run(lambda s: sign_in.sign_in(s, name, password, now))
+            if outcome is Refusal.locked:
+                return await login_form(request, "登录失败次数过多，账户已锁定 15 分钟", 423)
+            if not isinstance(outcome, SignedIn):
+                return await login_form(request, "用户名或密码错误", 401)
+            response = RedirectResponse(home_path(outcome.actor), status_code=303)
+            set_cookie(response, request, SESSION_COOKIE, outcome.token, SESSION_SECONDS)
+            return response
+
+        async def setup(request: Request) -> Response:
+            token = form_token(request)
+            if request.method == "POST":
+                form = await request.form()
+                if not csrf_ok(str(form.get(CSRF_FIELD, "")), request.cookies.get(FORM_COOKIE, "")):
+                    return HTMLResponse("请求已过期，请刷新页面后重试", status_code=403)
+                name, code = str(form.get("name", "")), str(form.get("code", ""))
+                password, again = str(form.get("password", "")), str(form.get("again", ""))
+                now = self.clock()
+                if password != again:
+                    message = "两次输入的密码不一致"
+                else:
+                    try:
+                        await run(lambda s: users.choose_password(s, name, code, password, now))
+                    except users.SetupRefused as error:
+                        message = str(error).split(": ", 1)[-1]
+                    else:
+                        return RedirectResponse("/login", status_code=303)
+                response = page("setup.html.j2", 400, me=None, csrf=token, message=message)
+            else:
+                response = page("setup.html.j2", me=None, csrf=token, message="")
+            set_cookie(response, request, FORM_COOKIE, token, FORM_SECONDS)
+            return response
+
+        async def logout(request: Request, current: Current) -> Response:
+            token, now = request.cookies.get(SESSION_COOKIE, ""), self.clock()
+            await run(lambda s: sign_in.sign_out(s, token, now))
+            response = RedirectResponse("/login", status_code=303)
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+
+        async def home(request: Request, current: Current) -> Response:
+            return RedirectResponse(home_path(current.actor), status_code=303)
+
+        # The worker's day and one visit.
+
+        async def day(request: Request, current: Current) -> Response:
+            me = current.actor
+            if me.role is not Role.worker:
+                return RedirectResponse(home_path(me), status_code=303)
+            today = local_date(self.clock())
+            which = request.query_params.get("when", "today")
+            when = today + dt.timedelta(days=1 if which == "tomorrow" else 0)
+            found = await run(
+                lambda s: visits.worker_day(s, programs, dispatcher.walking, me.worker_id, when)
+            )
+            marks = maps.layout(
+                found.site_point, [(str(stop.line.stop), stop.point) for stop in found.stops]
+            )
+            return page(
+                "day.html.j2",
+                me=me,
+                csrf=current.csrf,
+                day=found,
+                marks=marks,
+                which=which,
+                map_size=(maps.WIDTH, maps.HEIGHT),
+            )
+
+        async def task(request: Request, current: Current) -> Response:
+            return await show_task(request, current, phone=None, receipt=None)
+
+        async def show_task(
+            request: Request,
+            current: Current,
+            phone: str | None,
+            receipt: reports.Receipt | None,
+            status: int = 200,
+        ) -> Response:
+            task_id = int(request.path_params["task_id"])
+
+            def read(s: Session) -> tuple[Any, ...] | None:
+                found = visits.visible_task(s, current.actor, task_id)
+                if found is None:
+                    return None
+                return found, visits.task_line(s, found, programs), reports.wrong_codes(s, task_id)
+
+            found = await run(read)
+            if found is None:
+                return not_found(current)
+            row, line, wrong = found
+            return page(
+                "task.html.j2",
+                status,
+                me=current.actor,
+                csrf=current.csrf,
+                task=row,
+                line=line,
+                phone=phone,
+                receipt=receipt,
+                locked=wrong >= reports.MAX_WRONG_CODES,
+                key=tokens.new_token(),
+            )
+
+        async def phone(request: Request, current: Current) -> Response:
+            task_id, now = int(request.path_params["task_id"]), self.clock()
+
+            def reveal(s: Session) -> str | None:
+                found = visits.visible_task(s, current.actor, task_id)
+                return None if found is None else visits.reveal_phone(s, current.actor, found, now)
+
+            number = await run(reveal)
+            if number is None:
+                return not_found(current)
+            return await show_task(request, current, phone=number, receipt=None)
+
+        async def submit(actor: Actor, report: reports.Report) -> reports.Receipt:
+            now = self.clock()
+
+            def use_case(s: Session) -> reports.Receipt:
+                return reports.submit(s, actor, report, programs, dispatcher, now, local_date(now))
+
+            try:
+                return await run(use_case)
+            except IntegrityError:  # the same key arrived twice at once: the other one won
+                return await run(use_case)
+
+        async def outcome_form(request: Request, current: Current) -> Response:
+            """The no-JavaScript path: the form's own key makes a double submit harmless."""
+            form, task_id = await request.form(), int(request.path_params["task_id"])
+            report = reports.Report(
+                key=str(form.get("key", "")),
+                task_id=task_id,
+                outcome=str(form.get("outcome", "")),
+                code=str(form.get("code", "")),
+                note=str(form.get("note", "")),
+                recorded_at=self.clock(),
+            )
+            try:
+                receipt = await submit(current.actor, report)
+            except reports.BadReport:
+                return HTMLResponse("无法识别的记录", status_code=400)
+            if receipt.result is reports.Result.conflict:
+                return not_found(current)
+            status = 200 if receipt.result is reports.Result.applied else 422
+            return await show_task(request, current, None, receipt, status)
+
+        async def outcome_api(request: Request, current: Current) -> Response:
+            """The offline queue's path: JSON in, the receipt out (the same one for a resend)."""
+            try:
+                body = json.loads(await request.body())
+                report = reports.Report(
+                    key=str(body["key"]),
+                    task_id=int(body["task_id"]),
+                    outcome=str(body["outcome"]),
+                    code=str(body.get("code", "")),
+                    note=str(body.get("note", "")),
+                    recorded_at=dt.datetime.fromisoformat(str(body["recorded_at"])),
+                )
+                if report.recorded_at.tzinfo is None:
+                    raise ValueError("recorded_at without a zone")
+                receipt = await submit(current.actor, report)
+            except (ValueError, KeyError, TypeError, reports.BadReport):
+                return JSONResponse({"result": "bad_request", "message": "无法识别的记录"}, 400)
+            return JSONResponse(
+                {
+                    "key": receipt.key,
+                    "task_id": receipt.task_id,
+                    "result": receipt.result.value,
+                    "message": receipt.message,
+                    "repeated": receipt.repeated,
+                }
+            )
+
+        # The site supervisor.
+
+        async def site(request: Request, current: Current) -> Response:
+            me = current.actor
+            site_id = request.query_params.get("site", me.site_id)
+            if not site_id or not may_supervise(me, site_id):
+                return (
+                    RedirectResponse("/district", 303)
+                    if me.role is Role.admin
+                    else not_found(current)
+                )
+            today = local_date(self.clock())
+            board = await run(lambda s: supervision.site_board(s, site_id, today))
+            return page("site.html.j2", me=me, csrf=current.csrf, board=board, mask_id=mask_id)
+
+        async def district(request: Request, current: Current) -> Response:
+            if current.actor.role is not Role.admin:
+                return not_found(current)
+            today = local_date(self.clock())
+            found = await run(lambda s: supervision.district_summary(s, today))
+            return page("district.html.j2", me=current.actor, csrf=current.csrf, sites=found)
+
+        return [
+            Route("/login", login, methods=["GET", "POST"]),
+            Route("/setup", setup, methods=["GET", "POST"]),
+            Route("/logout", signed_in(logout), methods=["POST"]),
+            Route("/", signed_in(home), methods=["GET"]),
+            Route("/day", signed_in(day), methods=["GET"]),
+            Route("/tasks/{task_id:int}", signed_in(task), methods=["GET"]),
+            Route("/tasks/{task_id:int}/phone", signed_in(phone), methods=["POST"]),
+            Route("/tasks/{task_id:int}/outcome", signed_in(outcome_form), methods=["POST"]),
+            Route("/api/outcomes", signed_in(outcome_api), methods=["POST"]),
+            Route("/site", signed_in(site), methods=["GET"]),
+            Route("/district", signed_in(district), methods=["GET"]),
+        ]

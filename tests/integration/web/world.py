@@ -1,0 +1,209 @@
+"""A small district for the field app's tests, written straight into the tables: two sites
+(S and T), workers A and B at S, worker C at T, S's supervisor; one planned visit per worker
+today (and one for A tomorrow); accounts for each role with known passwords."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+
+from proactive.accounts import users
+from proactive.accounts.roles import Role
+from proactive.models import Case, Household, Person, Site, SocialWorker, Task
+from proactive.settings import Settings
+from proactive.time import Clock
+from proactive.web import app as web
+from tests.conftest import PINNED_NOW
+from tests.factories import make_id
+
+TODAY = dt.date(2026, 11, 26)  # PINNED_NOW in Shanghai
+PASSWORD = "田野里的好日子2026"
+CODE = "4821"
+ACCOUNTS = {  # name: (role, worker_id, site_id)
+    "a": (Role.worker, "WA", ""),
+    "b": (Role.worker, "WB", ""),
+    "c": (Role.worker, "WC", ""),
+    "sup_s": (Role.supervisor, "", "S"),
+    "sup_t": (Role.supervisor, "", "T"),
+    "admin": (Role.admin, "", ""),
+}
+
+
+@dataclass
+class World:
+    tasks: dict[str, int] = field(default_factory=dict)  # "A", "A+1" (tomorrow), "B", "C"
+
+
+def tracked() -> dict[str, object]:
+    return {"row_hash": 0, "changed_run_id": 1, "changed_fields": "*"}
+
+
+def build(engine: Engine, now: dt.datetime = PINNED_NOW) -> World:
+    world = World()
+    with Session(engine) as s, s.begin():
+        for site_id, lat in (("S", 30.19), ("T", 30.21)):
+            s.add(
+                Site(
+                    site_id=site_id,
+                    name=f"{site_id}社区服务站",
+                    kind="community",
+                    division_code=f"33010800200{1 if site_id == 'S' else 2}",
+                    lat=lat,
+                    lon=120.2,
+                    daily_capacity=10,
+                    phone="0571-1",
+                    **tracked(),
+                )
+            )
+        s.flush()
+        for worker_id, site_id, role in (
+            ("WA", "S", "worker"),
+            ("WB", "S", "worker"),
+            ("SUPS", "S", "supervisor"),
+            ("WC", "T", "worker"),
+            ("SUPT", "T", "supervisor"),
+        ):
+            s.add(
+                SocialWorker(
+                    worker_id=worker_id,
+                    name=f"社工{worker_id}",
+                    site_id=site_id,
+                    mobile="+8613900139000",
+                    active=True,
+                    role=role,
+                    daily_capacity=8,
+                    **tracked(),
+                )
+            )
+        s.flush()
+        for n, (key, worker_id, site_id, day) in enumerate(
+            (
+                ("A", "WA", "S", TODAY),
+                ("A2", "WA", "S", TODAY),
+                ("A+1", "WA", "S", TODAY + dt.timedelta(days=1)),
+                ("B", "WB", "S", TODAY),
+                ("C", "WC", "T", TODAY),
+            ),
+            start=1,
+        ):
+            world.tasks[key] = _visit(s, n, worker_id, site_id, day, now)
+        for name, (role, worker_id, site_id) in ACCOUNTS.items():
+            code = users.add(s, name, role, worker_id, site_id, now)
+            users.choose_password(s, name, code, PASSWORD, now)
+    return world
+
+
+def _visit(s: Session, n: int, worker_id: str, site_id: str, day: dt.date, now: dt.datetime) -> int:
+    id_number = make_id("19661125", order=100 + n)
+    household = f"HH{n}"
+    s.add(
+        Household(
+            household_id=household,
+            address=f"西兴街道{n}号楼{n}单元",
+            division_code="330108002001",
+            lat=30.19 + n * 0.001,
+            lon=120.2 + n * 0.001,
+            **tracked(),
+        )
+    )
+    s.add(
+        Person(
+            id_number=id_number,
+            name=f"王{n}芳",
+            sex="F",
+            birth_date=dt.date(1966, 11, 25),
+            household_id=household,
+            hukou_status="active",
+            mobile=f"+861380013800{n}",
+            source_updated_at=dt.datetime(2026, 1, 1),
+            **tracked(),
+        )
+    )
+    case = Case(
+        id_number=id_number,
+        program="senior_certificate",
+        status="scheduled",
+        eligible_on=dt.date(2026, 11, 25),
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(case)
+    s.flush()
+    task = Task(
+        case_id=case.id,
+        attempt=1,
+        kind="delivery",
+        id_number=id_number,
+        program="senior_certificate",
+        certificate_no=f"浙老优330108-2026-{n:06d}",
+        site_id=site_id,
+        worker_id=worker_id,
+        day=day,
+        stop=n,
+        window="09:00–10:00",
+        status="planned",
+        due_on=day + dt.timedelta(days=15),
+        code=CODE,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(task)
+    s.flush()
+    return task.id
+
+
+class Browser:
+    """A signed-in (or not) browser against the app in-process: cookies kept, CSRF read from
+    the pages it shows."""
+
+    def __init__(self, app: Starlette, base: str = "http://testserver") -> None:
+        self.app, self.base = app, base
+        self.cookies: httpx.Cookies = httpx.Cookies()
+        self.csrf = ""
+
+    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url=self.base, cookies=self.cookies
+            ) as client:
+                response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                self.cookies = client.cookies
+                return response
+
+        response = asyncio.run(go())
+        found = re.search(r'name="csrf" value="([^"]+)"', response.text) or re.search(
+            r'name="csrf-token" content="([^"]+)"', response.text
+        )
+        if found and found.group(1):
+            self.csrf = found.group(1)
+        return response
+
+    def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def post(
+        self, path: str, data: dict[str, str] | None = None, csrf: bool = True
+    ) -> httpx.Response:
+        fields = dict(data or {})
+        if csrf:
+            fields.setdefault("csrf", self.csrf)
+        return self.request("POST", path, data=fields)
+
+    def login(self, name: str, password: str = PASSWORD) -> httpx.Response:
+        self.get("/login")
+        answer = self.post("/login", {"name": name, "password": password})
+        if answer.status_code == 303:
+            self.get(answer.headers["location"])  # the first page: its CSRF token
+        return answer
+
+
+def make_app(engine: Engine, clock: Clock = lambda: PINNED_NOW) -> Starlette:
+    return web.create_app(engine, Settings.from_env({}), clock)
