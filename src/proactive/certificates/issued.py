@@ -66,11 +66,27 @@ def verify(
     source: str, public_keys: Mapping[bytes, bytes], engine: Engine | None
 ) -> signing.Verification:
     """Offline with the public keys alone; with the database, revoked numbers fail too."""
-    payload = payload_of(source)
+    return verify_payload(payload_of(source), public_keys, engine)
+
+
+def verify_payload(
+    payload: str, public_keys: Mapping[bytes, bytes], engine: Engine | None
+) -> signing.Verification:
+    """The QR text itself (never a path: what the public page uses)."""
     if engine is None:
         return signing.verify(payload, public_keys)
     with Session(engine) as session:
         return signing.verify(payload, public_keys, lambda no: numbering.is_revoked(session, no))
+
+
+def payload_of_upload(data: bytes) -> str:
+    """The QR text of an uploaded certificate PDF or photo; "" when none can be read."""
+    if data.startswith(b"%PDF"):
+        try:
+            return render.read_payload(data) or ""
+        except Exception:  # a damaged or hostile PDF is simply unreadable
+            return ""
+    return render.read_image_payload(data)
 
 
 def reissue(

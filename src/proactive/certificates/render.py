@@ -173,6 +173,17 @@ def read_payload(pdf: bytes) -> str | None:
     return None
 
 
+def read_image_payload(data: bytes) -> str:
+    """The text of the first QR code in a photo (PNG, JPEG, ...); "" when there is none."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            found = zxingcpp.read_barcodes(image.convert("L"), formats=QR_ONLY)
+    except Exception:  # not an image, or a damaged one
+        return ""
+    return found[0].text if found else ""
+
+
 def qr_data_uri(payload: str) -> str:
     """The payload's QR code as a 1-bit PNG data URI (error level M, 4-module quiet zone)."""
     symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=QR_ERROR)

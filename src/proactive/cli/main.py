@@ -145,6 +145,7 @@ def demo_command(
             functools.partial(_demo_sms, engine, settings, workdir / "sms.jsonl"),
         )
     )
+    print(demo.accounts_text(engine, bootstrap.utc_now()))
 
 
 def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetime) -> Counter[str]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, Integer, func, select
 from sqlalchemy.orm import Session
 
+from proactive.accounts import users
+from proactive.accounts.roles import Role
 from proactive.certificates import issued as certificates
 from proactive.certificates.issuing import Issuer
 from proactive.demo import synth
@@ -28,7 +30,7 @@ from proactive.programs.catalog import Program
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
 from proactive.sms import outbox
-from proactive.time import SHANGHAI, Clock
+from proactive.time import SHANGHAI, Clock, local_date
 
 
 def run(
@@ -219,4 +221,39 @@ def messages_text(
     for message in sent[:3]:
         text = bodies.get(int(str(message["message_id"])), "")
         lines.append(f"  {message['to']} ({message['segments']} 条) {text}")
+    return "\n".join(lines)
+
+
+DEMO_ACCOUNTS = ("demo-worker", "demo-supervisor", "demo-admin")
+
+
+def accounts_text(engine: Engine, now: dt.datetime, url: str = "http://127.0.0.1:8000") -> str:
+    """One field-app account per role (the worker with the most visits on the first planned
+    day, her site's supervisor, district staff) and their one-time codes; kept on a re-run."""
+    with Session(engine) as session, session.begin():
+        busiest = session.execute(
+            select(Task.worker_id, Task.site_id, func.count())
+            .where(Task.status == PLANNED, Task.day >= local_date(now))
+            .group_by(Task.day, Task.worker_id, Task.site_id)
+            .order_by(Task.day, func.count().desc(), Task.worker_id)
+            .limit(1)
+        ).first()
+        if busiest is None:
+            return "field app: no planned visits, no demo accounts"
+        worker_id, site_id, _ = busiest
+        wanted = zip(
+            DEMO_ACCOUNTS,
+            (Role.worker, Role.supervisor, Role.admin),
+            ((worker_id, ""), ("", site_id), ("", "")),
+            strict=True,
+        )
+        existing = {r["name"] for r in users.listing(session)}
+        lines = [f"field app: `proactive serve`, then open {url}/setup and {url}/login"]
+        for name, role, (worker, site) in wanted:
+            if name in existing:
+                lines.append(f"  {name} ({role.value}): exists already")
+                continue
+            code = users.add(session, name, role, worker, site, now)
+            where = f" {worker or site}" if worker or site else ""
+            lines.append(f"  {name} ({role.value}{where}): one-time code {code}")
     return "\n".join(lines)

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from proactive.accounts import audit
+from proactive.accounts.roles import Actor, may_supervise
+from proactive.errors import ProactiveError
+from proactive.field.outcomes import TaskNotFound
+from proactive.field.placement import Circle
+from proactive.field.plan_visits import Dispatcher, load_sites, reroute
 from proactive.field.reports import LOCK_NOTE, conflicts
 from proactive.field.task_states import DONE, FAILED, PLANNED, WITHDRAWN
 from proactive.models import OutcomeReport, Site, SocialWorker, Task
@@ -124,3 +130,59 @@ def district_summary(session: Session, today: dt.date) -> list[SiteSummary]:
         )
         for s in session.scalars(select(Site).order_by(Site.site_id))
     ]
+
+
+class Unassignable(ProactiveError):
+    """The visit cannot be moved there"""
+
+
+def reassign(
+    session: Session,
+    actor: Actor,
+    task_id: int,
+    worker_id: str,
+    day: dt.date,
+    dispatcher: Dispatcher,
+    now: dt.datetime,
+    today: dt.date,
+) -> Task:
+    """A supervisor moves a planned visit of her site to another worker of the site or another
+    working day, within that worker's daily capacity; both walks are re-ordered."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None or not may_supervise(actor, task.site_id):
+        raise TaskNotFound(str(task_id))
+    if task.status != PLANNED:
+        raise Unassignable(f"task {task_id} is {task.status}")
+    worker = session.get(SocialWorker, worker_id)
+    if worker is None or not worker.active or worker.site_id != task.site_id:
+        raise Unassignable(f"{worker_id} is not an active worker of site {task.site_id}")
+    if day < today or not dispatcher.calendar.is_workday(day):
+        raise Unassignable(f"{day} is not a working day from today on")
+    if (worker_id, day) == (task.worker_id, task.day):
+        return task
+    booked = session.scalar(
+        select(func.count()).where(
+            Task.worker_id == worker_id, Task.day == day, Task.status == PLANNED
+        )
+    )
+    if (booked or 0) >= worker.daily_capacity:
+        raise Unassignable(
+            f"{worker_id} has {booked} visits on {day} (capacity {worker.daily_capacity})"
+        )
+    before = (task.worker_id, task.day)
+    task.worker_id, task.day, task.updated_at = worker_id, day, now
+    circle = Circle(load_sites(session), dispatcher.walking)
+    reroute(session, {before, (worker_id, day)}, circle, dispatcher.walking, now)
+    detail = f"{before[0]} {before[1]} -> {worker_id} {day}"
+    audit.record(session, actor, "reassign", f"task:{task.id}", now, detail)
+    return task
+
+
+def team(session: Session, site_id: str) -> list[SocialWorker]:
+    return list(
+        session.scalars(
+            select(SocialWorker)
+            .where(SocialWorker.site_id == site_id, SocialWorker.active.is_(True))
+            .order_by(SocialWorker.worker_id)
+        )
+    )

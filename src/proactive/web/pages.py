@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,11 +27,15 @@ from proactive import bootstrap, db
 from proactive.accounts import sign_in, tokens, users
 from proactive.accounts.roles import ROLE_ZH, Actor, Role, home_path, may_supervise
 from proactive.accounts.sign_in import Current, Refusal, SignedIn
+from proactive.certificates import issued, keys, signing
+from proactive.certificates.signing import Verification
 from proactive.field import reports, supervision, visits
-from proactive.masking import mask_id
+from proactive.field.outcomes import TaskNotFound
+from proactive.masking import mask_id, mask_name
 from proactive.settings import ROOT, Settings
 from proactive.time import SHANGHAI, Clock, local_date
 from proactive.web import maps
+from proactive.web.ratelimit import RateLimit
 from proactive.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -43,6 +49,15 @@ from proactive.web.security import (
 T = TypeVar("T")
 Handler = Callable[[Request, Current], Awaitable[Response]]
 SESSION_SECONDS = int(sign_in.SESSION_LENGTH.total_seconds())
+VERIFY_LIMIT = 20  # checks per client per minute
+MAX_UPLOAD = 5 * 1024 * 1024
+VERDICT_ZH = {
+    signing.VALID: "证书真实有效",
+    signing.REVOKED: "证书已作废（挂失、补发或注销）",
+    signing.BAD_SIGNATURE: "签名不符：内容可能被篡改",
+    signing.UNKNOWN_KEY: "不是本区签发的证书",
+    signing.UNREADABLE: "无法识别二维码内容",
+}
 FORM_SECONDS = 3600
 
 
@@ -195,12 +210,38 @@ class FieldApp:
         async def task(request: Request, current: Current) -> Response:
             return await show_task(request, current, phone=None, receipt=None)
 
+        async def reassign(request: Request, current: Current) -> Response:
+            form, task_id, now = (
+                await request.form(),
+                int(request.path_params["task_id"]),
+                self.clock(),
+            )
+            worker_id = str(form.get("worker_id", ""))
+            try:
+                day = dt.date.fromisoformat(str(form.get("day", "")))
+            except ValueError:
+                return await show_task(request, current, None, None, 422, "日期格式不正确")
+
+            def move(s: Session) -> None:
+                supervision.reassign(
+                    s, current.actor, task_id, worker_id, day, dispatcher, now, local_date(now)
+                )
+
+            try:
+                await run(move)
+            except TaskNotFound:
+                return not_found(current)
+            except supervision.Unassignable as error:
+                return await show_task(request, current, None, None, 422, f"无法改派：{error}")
+            return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
         async def show_task(
             request: Request,
             current: Current,
             phone: str | None,
             receipt: reports.Receipt | None,
             status: int = 200,
+            problem: str = "",
         ) -> Response:
             task_id = int(request.path_params["task_id"])
 
@@ -208,12 +249,14 @@ class FieldApp:
                 found = visits.visible_task(s, current.actor, task_id)
                 if found is None:
                     return None
-                return found, visits.task_line(s, found, programs), reports.wrong_codes(s, task_id)
+                line = visits.task_line(s, found, programs)
+                crew = supervision.team(s, found.site_id)
+                return found, line, reports.wrong_codes(s, task_id), crew
 
             found = await run(read)
             if found is None:
                 return not_found(current)
-            row, line, wrong = found
+            row, line, wrong, crew = found
             return page(
                 "task.html.j2",
                 status,
@@ -225,6 +268,10 @@ class FieldApp:
                 receipt=receipt,
                 locked=wrong >= reports.MAX_WRONG_CODES,
                 key=tokens.new_token(),
+                supervises=may_supervise(current.actor, row.site_id),
+                home=home_path(current.actor),
+                team=crew,
+                problem=problem,
             )
 
         async def phone(request: Request, current: Current) -> Response:
@@ -319,7 +366,51 @@ class FieldApp:
             found = await run(lambda s: supervision.district_summary(s, today))
             return page("district.html.j2", me=current.actor, csrf=current.csrf, sites=found)
 
+        # The public verification page: no account, rate-limited per client.
+
+        verify_limit = RateLimit(VERIFY_LIMIT, dt.timedelta(minutes=1))
+        public_keys = keys.public_keys(Path(self.settings.key_dir))
+
+        async def verify(request: Request) -> Response:
+            token = form_token(request)
+            result: Verification | None = None
+            status = 200
+            if request.method == "POST":
+                client = request.client.host if request.client else "unknown"
+                if not verify_limit.allow(client, self.clock()):
+                    return HTMLResponse("查询过于频繁，请一分钟后再试", status_code=429)
+                async with request.form() as form:  # closes the uploaded file
+                    given = str(form.get(CSRF_FIELD, ""))
+                    payload = str(form.get("payload", "")).strip()
+                    upload = form.get("file")
+                    data = b""
+                    if not payload and isinstance(upload, UploadFile):
+                        data = await upload.read(MAX_UPLOAD + 1)
+                if not csrf_ok(given, request.cookies.get(FORM_COOKIE, "")):
+                    return HTMLResponse("请求已过期，请刷新页面后重试", status_code=403)
+                if len(data) > MAX_UPLOAD:
+                    return HTMLResponse("文件过大（最大 5 MB）", status_code=413)
+                if data:
+                    payload = await run_in_threadpool(issued.payload_of_upload, data)
+                result = await run_in_threadpool(
+                    issued.verify_payload, payload, public_keys, self.engine
+                )
+                status = 200 if result.valid else 422
+            response = page(
+                "verify.html.j2",
+                status,
+                me=None,
+                csrf=token,
+                result=result,
+                VERDICT_ZH=VERDICT_ZH,
+                mask_name=mask_name,
+                programs=programs,
+            )
+            set_cookie(response, request, FORM_COOKIE, token, FORM_SECONDS)
+            return response
+
         return [
+            Route("/verify", verify, methods=["GET", "POST"]),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/setup", setup, methods=["GET", "POST"]),
             Route("/logout", signed_in(logout), methods=["POST"]),
@@ -328,6 +419,7 @@ class FieldApp:
             Route("/tasks/{task_id:int}", signed_in(task), methods=["GET"]),
             Route("/tasks/{task_id:int}/phone", signed_in(phone), methods=["POST"]),
             Route("/tasks/{task_id:int}/outcome", signed_in(outcome_form), methods=["POST"]),
+            Route("/tasks/{task_id:int}/reassign", signed_in(reassign), methods=["POST"]),
             Route("/api/outcomes", signed_in(outcome_api), methods=["POST"]),
             Route("/site", signed_in(site), methods=["GET"]),
             Route("/district", signed_in(district), methods=["GET"]),

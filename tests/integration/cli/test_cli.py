@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,15 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
     assert "checked: valid" in result.output
     assert "visits planned:" in result.output and "task lists for" in result.output
     assert "through the console backend: sent=" in result.output
+    codes = re.findall(
+        r"demo-(worker|supervisor|admin) \((\w+)[^)]*\): one-time code (\S+)", result.output
+    )
+    assert [(name, role) for name, role, _ in codes] == [
+        ("worker", "worker"),
+        ("supervisor", "supervisor"),
+        ("admin", "admin"),
+    ]
+    assert "/setup" in result.output
     assert (tmp_path / "demo" / "sms.jsonl").read_text(encoding="utf-8").count("\n") > 0
     for folder, pattern in (
         ("tasks", "*.pdf"),
@@ -108,6 +118,7 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
     )
     assert again.exit_code == 0
+    assert "demo-admin (admin): exists already" in again.output
     persons_line = next(
         line for line in again.output.splitlines() if line.startswith("persons.csv")
     )

@@ -205,5 +205,7 @@ class Browser:
         return answer
 
 
-def make_app(engine: Engine, clock: Clock = lambda: PINNED_NOW) -> Starlette:
-    return web.create_app(engine, Settings.from_env({}), clock)
+def make_app(
+    engine: Engine, clock: Clock = lambda: PINNED_NOW, env: dict[str, str] | None = None
+) -> Starlette:
+    return web.create_app(engine, Settings.from_env(env or {}), clock)
