@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from proactive import bootstrap
-from proactive.accounts import users
 from proactive.accounts.roles import Role
 from proactive.cli.common import FormatOption, fail
 from proactive.errors import ProactiveError
@@ -26,6 +24,10 @@ def users_add(
     site: Annotated[str, typer.Option(help="A supervisor's site (a worker's is her own)")] = "",
 ) -> None:
     """Create an account and print its one-time code for choosing a password (valid 3 days)."""
+    from sqlalchemy.orm import Session
+
+    from proactive.accounts import users
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         with Session(engine) as session, session.begin():
@@ -39,6 +41,10 @@ def users_add(
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
     """The account can no longer sign in; its open sessions end now."""
+    from sqlalchemy.orm import Session
+
+    from proactive.accounts import users
+
     engine = bootstrap.engine(Settings.from_env())
     try:
         with Session(engine) as session, session.begin():
@@ -51,6 +57,10 @@ def users_disable(name: Annotated[str, typer.Argument(help="Sign-in name")]) -> 
 @users_app.command("list")
 def users_list(fmt: FormatOption = Format.table) -> None:
     """Every account, its role, worker or site, and whether a password is set."""
+    from sqlalchemy.orm import Session
+
+    from proactive.accounts import users
+
     engine = bootstrap.engine(Settings.from_env())
     with Session(engine) as session:
         records = users.listing(session)

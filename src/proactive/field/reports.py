@@ -23,9 +23,8 @@ from proactive.accounts import audit
 from proactive.accounts.roles import Actor
 from proactive.errors import ProactiveError
 from proactive.field import outcomes
-from proactive.field.outcomes import FailReason
 from proactive.field.plan_visits import Dispatcher
-from proactive.field.task_states import PLANNED
+from proactive.field.task_states import PLANNED, FailReason
 from proactive.field.visits import visible_task
 from proactive.models import OutcomeReport, Task
 from proactive.programs.catalog import Program

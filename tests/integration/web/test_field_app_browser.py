@@ -20,19 +20,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from proactive.models import OutcomeReport, Task
+from tests.conftest import CHROMIUM_ARGS, FAKED_TIME, browser_env
 from tests.integration.web.world import CODE, PASSWORD, World, build, make_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 WAIT_MS = 20_000
@@ -56,23 +49,22 @@ def server(engine: Engine, world: World) -> Iterator[str]:
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running.started
+    eventually(lambda: running.started)
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
     thread.join(timeout=20)
 
 
 @pytest.fixture
-def chromium() -> Iterator[object]:
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; CI must install it")
         pytest.skip("chromium is not installed")
+    for name in FAKED_TIME:  # Playwright's driver and the browser run on real time
+        monkeypatch.delenv(name, raising=False)
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env())
         yield browser
         browser.close()
 
@@ -96,11 +88,12 @@ def not_blank(path: Path, size: dict[str, int]) -> None:
     assert darkest < 64 and lightest > 192  # text on a light page
 
 
-def eventually(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
+def eventually(check: Callable[[], bool], seconds: float = 30) -> None:
+    """Poll; pauses wait on an Event (time.sleep fails under libfaketime in CI)."""
+    deadline, pause = time.monotonic() + seconds, threading.Event()
     while not check():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
+        pause.wait(0.2)
 
 
 def task(engine: Engine, task_id: int) -> Task:
