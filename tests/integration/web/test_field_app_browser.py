@@ -179,3 +179,7 @@ def test_no_serious_accessibility_violation_on_the_main_pages(
     assert serious_violations(worker) == []
     for name in ("sup_s", "admin"):
         assert serious_violations(sign_in(chromium, server, name, DESKTOP)) == []
+    staff = sign_in(chromium, server, "admin", DESKTOP)
+    for path in ("/review", "/verify"):
+        staff.goto(f"{server}{path}")  # type: ignore[attr-defined]
+        assert serious_violations(staff) == []
