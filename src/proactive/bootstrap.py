@@ -7,13 +7,11 @@ the libraries it uses (`proactive --help` imports none of them).
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proactive.settings import ROOT, Settings
-from proactive.time import local_date
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -32,6 +30,8 @@ def utc_now() -> dt.datetime:
 
 
 def today_shanghai() -> dt.date:
+    from proactive.time import local_date
+
     return local_date(utc_now())
 
 
@@ -40,7 +40,7 @@ def engine(settings: Settings, migrate: bool = True) -> Engine:
 
     logs.configure(settings.log_level)
     built = db.make_engine(settings.database_url)
-    if migrate:
+    if migrate and not db.at_head(built):
         db.upgrade(built)
     return built
 
@@ -49,6 +49,8 @@ def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
     """{'persons': {'身份证号': 'id_number', ...}, ...} from PROACTIVE_COLUMN_MAP, if set."""
     if not settings.column_map:
         return {}
+    import tomllib
+
     with Path(settings.column_map).open("rb") as handle:
         return tomllib.load(handle)
 

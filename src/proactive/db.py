@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import ast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from proactive.settings import ROOT
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+VERSIONS = ROOT / "migrations" / "versions"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -34,6 +40,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["engine"] = engine
@@ -41,8 +49,67 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database is at the migrations' head, found without loading Alembic (a tenth
+    of a second of every command): alembic_version against the revisions the files in
+    migrations/versions declare. Anything unexpected answers False, and Alembic decides."""
+    heads = script_heads(VERSIONS)
+    if not heads:
+        return False
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return {row[0] for row in rows} == heads
+    except SQLAlchemyError:
+        return False
+
+
+def script_heads(versions: Path) -> set[str]:
+    """The revisions no other revision names as its down_revision; empty if any file in
+    `versions` does not declare its revisions as plain literals."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in versions.glob("*.py"):
+        declared = _literals(path, ("revision", "down_revision"))
+        revision, down = declared.get("revision"), _names(declared.get("down_revision"))
+        if not isinstance(revision, str) or down is None:
+            return set()
+        revisions.add(revision)
+        downs.update(down)
+    return revisions - downs
+
+
+def _names(down_revision: object) -> tuple[str, ...] | None:
+    """A down_revision (None, one name or a tuple of names) as a tuple; None if it is not."""
+    if down_revision is None:
+        return ()
+    if isinstance(down_revision, str):
+        return (down_revision,)
+    if isinstance(down_revision, tuple) and all(isinstance(n, str) for n in down_revision):
+        return down_revision
+    return None
+
+
+def _literals(path: Path, names: tuple[str, ...]) -> dict[str, object]:
+    """The literal values a module assigns to `names` at its top level."""
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id in names and value is not None:
+            try:
+                found[target.id] = ast.literal_eval(value)
+            except ValueError:
+                return {}
+    return found

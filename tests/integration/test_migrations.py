@@ -1,8 +1,11 @@
 """Migrations from empty to head and back, on every backend, and the schema they build
 matching the models."""
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from proactive import db
@@ -22,6 +25,35 @@ def test_downgrade_to_empty_and_back(bare_engine: Engine) -> None:
     assert set(inspect(bare_engine).get_table_names()) <= {"alembic_version"}
     db.upgrade(bare_engine)
     assert "persons" in inspect(bare_engine).get_table_names()
+
+
+def test_at_head_agrees_with_alembic(bare_engine: Engine) -> None:
+    """Commands skip Alembic when the database is at head; the shortcut must see what it sees."""
+    script = ScriptDirectory.from_config(db.alembic_config(bare_engine))
+    assert db.script_heads(db.VERSIONS) == set(script.get_heads())
+    assert not db.at_head(bare_engine)  # no alembic_version table yet
+    db.upgrade(bare_engine)
+    assert db.at_head(bare_engine)
+    previous = script.get_revision(script.get_current_head()).down_revision
+    assert isinstance(previous, str)
+    db.downgrade(bare_engine, previous)
+    assert not db.at_head(bare_engine)
+
+
+def test_script_heads_reads_merges_and_gives_up_on_what_it_cannot_read(tmp_path: Path) -> None:
+    def revision(name: str, down: str) -> None:
+        (tmp_path / f"{name}.py").write_text(
+            f'"""{name}"""\nrevision: str = "{name}"\ndown_revision = {down}\n', encoding="utf-8"
+        )
+
+    revision("a", "None")
+    revision("b", '"a"')
+    revision("c", '"a"')
+    assert db.script_heads(tmp_path) == {"b", "c"}
+    revision("d", '("b", "c")')
+    assert db.script_heads(tmp_path) == {"d"}
+    revision("e", "make_down()")
+    assert db.script_heads(tmp_path) == set()
 
 
 def test_age_queries_use_the_birth_date_index(engine: Engine) -> None:
