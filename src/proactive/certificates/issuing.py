@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from proactive.certificates import numbering, signing
@@ -28,6 +28,7 @@ from proactive.masking import mask_id
 from proactive.models import Case, Certificate
 from proactive.programs import case_states, casebook
 from proactive.programs.catalog import Program
+from proactive.progress import SILENT, Progress
 from proactive.registry.resident import Resident
 from proactive.registry.resident_reads import home_addresses, load_residents
 
@@ -64,10 +65,17 @@ class IssuingPass:
 
 
 def issue_certificates(
-    engine: Engine, programs: Mapping[str, Program], issuer: Issuer, issue: IssuingPass
+    engine: Engine,
+    programs: Mapping[str, Program],
+    issuer: Issuer,
+    issue: IssuingPass,
+    progress: Progress = SILENT,
 ) -> Counter[str]:
+    """Issue every approved case of the certificate programs, a batch per transaction;
+    `progress` hears of the cases waiting (stage `issue`) and of each batch done."""
     counts: Counter[str] = Counter()
     ids = sorted(p.id for p in programs.values() if p.delivery == "certificate")
+    progress.begin("issue", _waiting(engine, ids))
     cursor = 0
     while ids:
         with Session(engine, expire_on_commit=False) as session, session.begin():
@@ -88,7 +96,17 @@ def issue_certificates(
                 break
             cursor = cases[-1].id
             _issue_batch(session, cases, programs, issuer, issue, counts)
+        progress.advance("issue", len(cases))
     return counts
+
+
+def _waiting(engine: Engine, programs: Sequence[str]) -> int:
+    """Approved cases of these programs: what an issuing pass has before it."""
+    waiting = select(func.count()).where(
+        Case.status == case_states.APPROVED, Case.program.in_(programs)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(waiting).scalar_one())
 
 
 def _issue_batch(

@@ -7,7 +7,6 @@ pay for pandas, ReportLab, OR-Tools or matplotlib (tests/unit/cli/test_imports.p
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,23 +51,15 @@ def ingest_command(
     ] = Path("reports"),
 ) -> None:
     """Load a shared-data extract into the registry (one transaction)."""
-    from rich.progress import Progress
-
+    from proactive.cli import progress
     from proactive.registry import ingest, report
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     options = ingest.IngestOptions(encoding=encoding, column_map=bootstrap.column_map(settings))
     try:
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("ingest", total=None)
-            summary = ingest.ingest(
-                engine,
-                path,
-                bootstrap.utc_now,
-                options,
-                on_file=lambda f: progress.update(task, description=f),
-            )
+        with progress.shown() as shown:
+            summary = ingest.ingest(engine, path, bootstrap.utc_now, options, shown)
     except ProactiveError as error:
         raise fail(error) from error
     where = report.write_report(summary, report_dir)
@@ -178,6 +169,7 @@ def run_command(
 ) -> None:
     """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
     → verify → issue → dispatch → queue SMS."""
+    from proactive.cli import progress
     from proactive.demo import run as demo
     from proactive.nightly import run as nightly
     from proactive.registry import ingest
@@ -191,15 +183,17 @@ def run_command(
         ingest=ingest.IngestOptions(column_map=bootstrap.column_map(settings)),
     )
     try:
-        result = nightly.run_nightly(
-            engine,
-            bootstrap.programs(),
-            options,
-            bootstrap.utc_now,
-            settings.district_code,
-            None if dry_run else bootstrap.issuer(settings),
-            None if dry_run else bootstrap.dispatcher(settings),
-        )
+        with progress.shown() as shown:
+            result = nightly.run_nightly(
+                engine,
+                bootstrap.programs(),
+                options,
+                bootstrap.utc_now,
+                settings.district_code,
+                None if dry_run else bootstrap.issuer(settings),
+                None if dry_run else bootstrap.dispatcher(settings),
+                shown,
+            )
     except ProactiveError as error:
         raise fail(error) from error
     print(demo.run_text(result))
@@ -316,6 +310,8 @@ def review_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
 @review_app.command("show")
 def review_show(case_id: int, unmasked: UnmaskedOption = False) -> None:
     """One case: its checks and its history."""
+    import json
+
     from proactive.programs import case_queries, review
 
     engine = bootstrap.engine(Settings.from_env())

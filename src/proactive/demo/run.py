@@ -27,6 +27,7 @@ from proactive.nightly import run as nightly
 from proactive.nightly.lock import RunLocked
 from proactive.programs import case_queries
 from proactive.programs.catalog import Program
+from proactive.progress import counts_text
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
 from proactive.sms import outbox
@@ -107,8 +108,7 @@ def run_text(result: nightly.RunReport) -> str:
     kind = "dry run (nothing written)" if result.dry_run else f"run {result.run_id}"
     lines = [f"nightly {kind} for {result.as_of}: birthdays from {result.covered_from}"]
     for stage, figures in result.stages.items():
-        shown = ", ".join(f"{k}={v}" for k, v in figures.items())
-        lines.append(f"  {stage:<8} {shown}")
+        lines.append(f"  {stage:<8} {counts_text(figures)}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from proactive.nightly import lock
 from proactive.programs import cancel, detect
 from proactive.programs.catalog import Program
 from proactive.programs.stage import Stage, Window
+from proactive.progress import SILENT, Progress
 from proactive.registry.ingest import IngestOptions, IngestSummary, ingest_on
 from proactive.time import Clock
 
@@ -61,11 +62,13 @@ def run_nightly(
     district: str,
     issuer: issuing.Issuer | None = None,
     dispatcher: plan_visits.Dispatcher | None = None,
+    progress: Progress = SILENT,
 ) -> RunReport:
     """Without an issuer the run stops after verification (approved cases wait for issuing);
-    without a dispatcher, nothing is planned."""
+    without a dispatcher, nothing is planned. `progress` hears each stage begin and end, with
+    the figures the report keeps."""
     with lock.held(engine, LOCK, clock(), options.lock_ttl):
-        return _run(engine, programs, options, clock, district, issuer, dispatcher)
+        return _run(engine, programs, options, clock, district, issuer, dispatcher, progress)
 
 
 def _run(
@@ -76,6 +79,7 @@ def _run(
     district: str,
     issuer: issuing.Issuer | None,
     dispatcher: plan_visits.Dispatcher | None,
+    progress: Progress,
 ) -> RunReport:
     with engine.connect() as conn:
         last = conn.execute(
@@ -92,7 +96,9 @@ def _run(
     try:
         if options.extract is not None:
             started = time.perf_counter()
-            report.ingest = ingest_on(session.connection(), options.extract, clock, options.ingest)
+            report.ingest = ingest_on(
+                session.connection(), options.extract, clock, options.ingest, progress
+            )
             report.stages["ingest"] = {
                 "seconds": round(time.perf_counter() - started, 3),
                 "rejected": report.ingest.rejected,
@@ -105,6 +111,7 @@ def _run(
             ("revoke", revocation.revoke_on_news),
             ("detect", detect.open_cases),
         ):
+            progress.begin(name)
             started = time.perf_counter()
             counts: Counter[str] = stage(session, context)
             report.stages[name] = {"seconds": round(time.perf_counter() - started, 3), **counts}
@@ -112,6 +119,7 @@ def _run(
                 f"run.{name}",
                 extra={"run_id": run_id, "as_of": options.as_of, **report.stages[name]},
             )
+            progress.end(name, report.stages[name])
         if options.dry_run:
             session.rollback()
             return report
@@ -119,10 +127,12 @@ def _run(
         if issuer is not None:
             started = time.perf_counter()
             issue = issuing.IssuingPass(options.as_of, context.actor, clock())
-            counts = issuing.issue_certificates(engine, programs, issuer, issue)
+            counts = issuing.issue_certificates(engine, programs, issuer, issue, progress)
             report.stages["issue"] = {"seconds": round(time.perf_counter() - started, 3), **counts}
             log.info("run.issue", extra={"run_id": run_id, **report.stages["issue"]})
+            progress.end("issue", report.stages["issue"])
         if dispatcher is not None:
+            progress.begin("dispatch")
             started = time.perf_counter()
             with Session(engine, expire_on_commit=False) as planning, planning.begin():
                 figures = plan_visits.dispatch(planning, programs, context, dispatcher)
@@ -131,6 +141,7 @@ def _run(
                 **figures,
             }
             log.info("run.dispatch", extra={"run_id": run_id, **report.stages["dispatch"]})
+            progress.end("dispatch", report.stages["dispatch"])
         session.execute(
             update(Run)
             .where(Run.id == run_id)

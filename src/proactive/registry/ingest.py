@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, insert, update
 
 from proactive.errors import ExtractMissingError
 from proactive.models import IngestRun
+from proactive.progress import SILENT, Progress
 from proactive.registry import tables as store
 from proactive.registry import validate
 from proactive.registry.extract_format import ALL, FileSpec
@@ -74,11 +75,11 @@ def ingest(
     directory: Path,
     clock: Clock,
     options: IngestOptions = IngestOptions(),
-    on_file: Callable[[str], None] = lambda _file: None,
+    progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load the extract in one transaction of its own."""
     with engine.begin() as conn:
-        return ingest_on(conn, directory, clock, options, on_file)
+        return ingest_on(conn, directory, clock, options, progress)
 
 
 def ingest_on(
@@ -86,9 +87,10 @@ def ingest_on(
     directory: Path,
     clock: Clock,
     options: IngestOptions = IngestOptions(),
-    on_file: Callable[[str], None] = lambda _file: None,
+    progress: Progress = SILENT,
 ) -> IngestSummary:
-    """Load the extract inside the caller's transaction (the nightly run's)."""
+    """Load the extract inside the caller's transaction (the nightly run's); `progress` hears
+    of each file (stage `ingest`, one unit a file) and of its rows."""
     if not directory.is_dir():
         raise ExtractMissingError(f"{directory} is not a directory")
     present = [spec for spec in ALL if (directory / spec.file).is_file()]
@@ -98,15 +100,28 @@ def ingest_on(
     run_id = _start_run(conn, directory, clock)
     summaries: list[FileSummary] = []
     issues: list[tuple[str, Finding]] = []
+    progress.begin("ingest", len(present))
     for spec in present:
-        on_file(spec.file)
+        progress.begin(spec.file)
         summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
         summaries.append(summary)
         issues += [(spec.file, issue) for issue in file_issues]
         log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
+        progress.end(spec.file, _file_counts(summary))
+        progress.advance("ingest")
     result = IngestSummary(run_id, str(directory), summaries, issues)
+    progress.end("ingest", {"rows": sum(s.rows for s in summaries), "rejected": result.rejected})
     _finish_run(conn, result, clock)
     return result
+
+
+def _file_counts(summary: FileSummary) -> dict[str, int]:
+    return {
+        "rows": summary.rows,
+        "new": summary.inserted,
+        "changed": summary.updated,
+        "rejected": summary.rejected,
+    }
 
 
 def _start_run(conn: Connection, directory: Path, clock: Clock) -> int:

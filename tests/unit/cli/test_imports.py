@@ -57,7 +57,6 @@ def _loaded(args: list[str]) -> set[str]:
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
     )
     return set(json.loads(done.stdout.splitlines()[-1]))
 
