@@ -7,7 +7,7 @@ the libraries it uses (`proactive --help` imports none of them).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 
     from proactive.certificates.issuing import Issuer
     from proactive.field.plan_visits import Dispatcher
+    from proactive.nightly.run import RunOptions, RunReport
     from proactive.programs.catalog import Program
+    from proactive.progress import Progress
     from proactive.sms.outbox import Composer
+    from proactive.time import Clock
 
 JOBS = ROOT / "jobs"
 
@@ -95,3 +98,60 @@ def composer(settings: Settings) -> Composer:
     from proactive.sms.outbox import Composer
 
     return Composer.from_directory(str(ROOT / "templates"), settings.hotline, settings.quiet_hours)
+
+
+def run_options(
+    settings: Settings,
+    as_of: dt.date,
+    dry_run: bool = False,
+    extract: Path | None = None,
+    once_a_night: bool = False,
+) -> RunOptions:
+    """One night as `proactive run` and `proactive schedule` both run it: the extract given,
+    else the configured one (PROACTIVE_EXTRACT_DIR), ingested first."""
+    from proactive.nightly.run import RunOptions
+    from proactive.registry.ingest import IngestOptions
+
+    configured = Path(settings.extract_dir) if settings.extract_dir else None
+    return RunOptions(
+        as_of=as_of,
+        dry_run=dry_run,
+        extract=extract or configured,
+        ingest=IngestOptions(column_map=column_map(settings)),
+        once_a_night=once_a_night,
+    )
+
+
+def run_night(
+    settings: Settings,
+    engine: Engine,
+    options: RunOptions,
+    clock: Clock,
+    progress: Progress | None = None,
+) -> RunReport:
+    """The whole night: ingest, cancel, revoke, detect, verify, issue, dispatch, queue SMS."""
+    from proactive.nightly.run import run_nightly
+    from proactive.progress import SILENT
+
+    return run_nightly(
+        engine,
+        programs(),
+        options,
+        clock,
+        settings.district_code,
+        None if options.dry_run else issuer(settings),
+        None if options.dry_run else dispatcher(settings),
+        progress or SILENT,
+    )
+
+
+def scheduled_night(settings: Settings, engine: Engine, clock: Clock) -> Callable[[], RunReport]:
+    """The scheduler's job: the night the clock is in (Asia/Shanghai), at most once."""
+
+    from proactive.time import local_date
+
+    def job() -> RunReport:
+        options = run_options(settings, local_date(clock()), once_a_night=True)
+        return run_night(settings, engine, options, clock)
+
+    return job

@@ -255,7 +255,8 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(Date)
     covered_from: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # running|succeeded|failed
+    # running | succeeded | failed | interrupted (its process died; closed by the next run)
+    status: Mapped[str] = mapped_column(String(16), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ingest_watermark: Mapped[int] = mapped_column(Integer, default=0)  # last ingest run seen
@@ -264,14 +265,14 @@ class Run(Base):
 
 
 class RunLock(Base):
-    """At most one row per lock name: the holder of the nightly run."""
+    """At most one row per lock name: the holder of the nightly run on SQLite (host:pid:token).
+    PostgreSQL uses a session advisory lock instead (nightly/lock.py)."""
 
     __tablename__ = "run_locks"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class CertificateCounter(Base):

@@ -29,6 +29,11 @@ SETTINGS = (
         "",
         "Optional TOML file mapping extract column names to ours, one table per file.",
     ),
+    Setting(
+        "PROACTIVE_EXTRACT_DIR",
+        "",
+        "Extract directory every night ingests first (`run`, `schedule`); none if empty.",
+    ),
     Setting("PROACTIVE_LOG_LEVEL", "WARNING", "Log level: DEBUG, INFO, WARNING or ERROR."),
     Setting(
         "PROACTIVE_KEY_DIR",
@@ -76,6 +81,7 @@ class Settings:
     database_url: str
     district_code: str
     column_map: str
+    extract_dir: str
     log_level: str
     key_dir: str
     certificate_dir: str

@@ -164,36 +164,21 @@ def run_command(
     date: DateOption = None,
     dry_run: Annotated[bool, typer.Option(help="Report what would happen; change nothing")] = False,
     extract: Annotated[
-        Path | None, typer.Option(help="Ingest this extract directory first")
+        Path | None,
+        typer.Option(help="Ingest this extract directory first (default PROACTIVE_EXTRACT_DIR)"),
     ] = None,
 ) -> None:
     """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
     → verify → issue → dispatch → queue SMS."""
     from proactive.cli import progress
     from proactive.demo import run as demo
-    from proactive.nightly import run as nightly
-    from proactive.registry import ingest
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    options = nightly.RunOptions(
-        as_of=day_or_today(date),
-        dry_run=dry_run,
-        extract=extract,
-        ingest=ingest.IngestOptions(column_map=bootstrap.column_map(settings)),
-    )
+    options = bootstrap.run_options(settings, day_or_today(date), dry_run, extract)
     try:
         with progress.shown() as shown:
-            result = nightly.run_nightly(
-                engine,
-                bootstrap.programs(),
-                options,
-                bootstrap.utc_now,
-                settings.district_code,
-                None if dry_run else bootstrap.issuer(settings),
-                None if dry_run else bootstrap.dispatcher(settings),
-                shown,
-            )
+            result = bootstrap.run_night(settings, engine, options, bootstrap.utc_now, shown)
     except ProactiveError as error:
         raise fail(error) from error
     print(demo.run_text(result))
@@ -352,19 +337,16 @@ def review_reject(case_id: int, user: UserOption, why: WhyOption) -> None:
 def schedule_command() -> None:
     """Run the nightly schedule (jobs/schedule.toml) in the foreground with APScheduler."""
     from proactive.demo import run as demo
-    from proactive.nightly import run as nightly
     from proactive.nightly import schedule
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
 
+    night = bootstrap.scheduled_night(settings, engine, bootstrap.utc_now)
+
     def job() -> None:
-        options = nightly.RunOptions(as_of=bootstrap.today_shanghai())
         try:
-            result = nightly.run_nightly(
-                engine, bootstrap.programs(), options, bootstrap.utc_now, settings.district_code
-            )
-            print(demo.run_text(result), flush=True)
+            print(demo.run_text(night()), flush=True)
         except ProactiveError as error:
             err.print(f"run skipped: {error}", markup=False)
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from proactive.certificates import issuing, revocation
+from proactive.errors import ProactiveError
 from proactive.field import plan_visits
 from proactive.models import IngestRun, Run
 from proactive.nightly import lock
@@ -41,7 +42,11 @@ class RunOptions:
     dry_run: bool = False
     extract: Path | None = None
     ingest: IngestOptions = field(default_factory=IngestOptions)
-    lock_ttl: dt.timedelta = dt.timedelta(hours=3)
+    once_a_night: bool = False  # the scheduler's runs: none if a run already covered as_of
+
+
+class AlreadyRan(ProactiveError):
+    """The night already ran"""
 
 
 @dataclass
@@ -67,7 +72,8 @@ def run_nightly(
     """Without an issuer the run stops after verification (approved cases wait for issuing);
     without a dispatcher, nothing is planned. `progress` hears each stage begin and end, with
     the figures the report keeps."""
-    with lock.held(engine, LOCK, clock(), options.lock_ttl):
+    with lock.held(engine, LOCK, clock()):
+        _close_interrupted(engine, clock)
         return _run(engine, programs, options, clock, district, issuer, dispatcher, progress)
 
 
@@ -88,6 +94,8 @@ def _run(
             .order_by(Run.as_of.desc(), Run.id.desc())
             .limit(1)
         ).first()
+    if options.once_a_night and last is not None and last.as_of >= options.as_of:
+        raise AlreadyRan(f"run {last.id} covered the days up to {last.as_of}")
     covered_from = last.as_of + dt.timedelta(days=1) if last else options.as_of
     since_ingest = last.ingest_watermark if last else 0
     run_id = None if options.dry_run else _start(engine, options.as_of, covered_from, clock)
@@ -164,6 +172,20 @@ def _run(
         raise
     finally:
         session.close()
+
+
+def _close_interrupted(engine: Engine, clock: Clock) -> None:
+    """Runs still `running` while we hold the lock died with their process."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Run)
+            .where(Run.status == "running")
+            .values(
+                status="interrupted",
+                finished_at=clock(),
+                error="its process ended before the run finished",
+            )
+        )
 
 
 def _start(engine: Engine, as_of: dt.date, covered_from: dt.date, clock: Clock) -> int:

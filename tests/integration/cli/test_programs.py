@@ -107,10 +107,10 @@ def test_second_run_while_locked_exits_with_a_clear_message(env: dict[str, str])
 
     engine = bootstrap.engine(Settings.from_env(env))
     invoke(env, "keys", "init")
-    lock.acquire(engine, "nightly", dt.datetime.now(dt.UTC), dt.timedelta(hours=1))
-    result = runner.invoke(app, ["run", "--date", "2026-11-25"], env=env)
+    with lock.held(engine, "nightly", dt.datetime(2026, 11, 25, tzinfo=dt.UTC)):
+        result = runner.invoke(app, ["run", "--date", "2026-11-25"], env=env)
     assert result.exit_code == 2
-    assert "Another run is in progress" in result.output
+    assert "Another run is in progress: process" in result.output
 
 
 def test_schedule_fires_at_two_in_shanghai_with_grace_and_coalescing() -> None:

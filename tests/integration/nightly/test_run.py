@@ -2,6 +2,11 @@
 
 import datetime as dt
 import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -254,22 +259,64 @@ def test_dry_run_changes_nothing(engine: Engine, tmp_path: Path) -> None:
 
 def test_two_runs_never_overlap(engine: Engine, tmp_path: Path) -> None:
     load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
-    now = clock()
-    owner = lock.acquire(engine, "nightly", now, dt.timedelta(hours=1))
-    with pytest.raises(lock.RunLocked, match="Another run is in progress"):
+    with (
+        lock.held(engine, "nightly", clock()),
+        pytest.raises(lock.RunLocked, match="Another run is in progress"),
+    ):
         run(engine, D(2026, 11, 25))
     assert cases(engine) == {}
-    lock.release(engine, "nightly", owner)
     run(engine, D(2026, 11, 25))
     assert len(cases(engine)) == 1
 
 
-def test_a_dead_holders_lock_expires(engine: Engine) -> None:
-    then = dt.datetime(2026, 11, 24, 18, tzinfo=dt.UTC)
-    lock.acquire(engine, "nightly", then, dt.timedelta(hours=3))
-    with pytest.raises(lock.RunLocked):
-        lock.acquire(engine, "nightly", then + dt.timedelta(hours=1), dt.timedelta(hours=3))
-    assert lock.acquire(engine, "nightly", then + dt.timedelta(hours=4), dt.timedelta(hours=3))
+HOLDER = """
+import datetime as dt
+import sys
+import time
+
+from proactive import db
+from proactive.nightly import lock, run
+options = {"connect_args": {"options": sys.argv[2]}} if sys.argv[2] else {}
+engine = db.make_engine(sys.argv[1], **options)
+moment = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+with lock.held(engine, "nightly", moment):
+    run._start(engine, dt.date(2026, 11, 25), dt.date(2026, 11, 25), lambda: moment)
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_runs_lock_is_taken_over_at_once(engine: Engine, tmp_path: Path) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25")])
+    url = engine.url.render_as_string(hide_password=False)
+    search_path = ""
+    if engine.dialect.name == "postgresql":
+        search_path = f"-csearch_path={engine.dialect.default_schema_name}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, search_path],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with pytest.raises(lock.RunLocked, match=f"process {holder.pid}|PostgreSQL session"):
+        run(engine, D(2026, 11, 25))
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    deadline = time.monotonic() + 5  # PostgreSQL notices the closed connection at once
+    while True:
+        try:
+            run(engine, D(2026, 11, 25))
+            break
+        except lock.RunLocked:
+            assert time.monotonic() < deadline, "the dead run's lock was not taken over"
+            time.sleep(0.1)
+    with engine.connect() as conn:
+        runs = conn.execute(select(Run.status, Run.error).order_by(Run.id)).all()
+    assert [r.status for r in runs] == ["interrupted", "succeeded"]
+    assert "ended before the run finished" in runs[0].error
+    assert len(cases(engine)) == 1
 
 
 def test_failed_run_is_recorded_and_the_next_covers_its_days(
