@@ -83,7 +83,7 @@ def issuer(settings: Settings) -> Issuer:
 
 def dispatcher(settings: Settings) -> Dispatcher:
     from proactive.field.plan_visits import Dispatcher
-    from proactive.field.workdays import ChinaCalendar
+    from proactive.field.workdays import ChinaCalendar, load_holidays
     from proactive.geo import Walking
 
     walking = Walking(
@@ -91,7 +91,8 @@ def dispatcher(settings: Settings) -> Dispatcher:
         speed_kmh=float(settings.walking_speed_kmh),
         circle_minutes=float(settings.circle_minutes),
     )
-    return Dispatcher(walking, ChinaCalendar(), composer(settings))
+    calendar = ChinaCalendar(load_holidays(JOBS / "holidays.toml"))
+    return Dispatcher(walking, calendar, composer(settings))
 
 
 def composer(settings: Settings) -> Composer:

@@ -102,9 +102,12 @@ def load_program(path: Path) -> Program:
         raise ProgramError(f"{path.name}: {error}") from error
 
 
+NOT_PROGRAMS = {"schedule.toml", "holidays.toml"}  # the other files of jobs/
+
+
 def load_catalog(directory: Path) -> dict[str, Program]:
     programs = [
-        load_program(p) for p in sorted(directory.glob("*.toml")) if p.name != "schedule.toml"
+        load_program(p) for p in sorted(directory.glob("*.toml")) if p.name not in NOT_PROGRAMS
     ]
     return {p.id: p for p in programs}
 
