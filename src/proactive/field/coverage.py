@@ -12,7 +12,6 @@ the detour factor (geo.Walking); a home is covered when its nearest community si
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from sqlalchemy import Connection, Engine, exists, select
 from proactive.field.plots import chinese_figure, save_png
 from proactive.geo import EARTH_RADIUS_M, Point, Walking
 from proactive.models import Household, Person, ResidencePermit, Site
+from proactive.output import write_csv
 from proactive.registry.binjiang import COMMUNITIES
 
 Floats = npt.NDArray[np.float64]
@@ -247,16 +247,20 @@ def community_names() -> dict[str, str]:
 def write_gaps(rows: Sequence[CommunityGap], path: Path) -> Path:
     """UTF-8 with a byte-order mark, so Excel reads the Chinese names."""
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for g in rows:
-            minutes = (
-                f"{g.nearest_site_minutes_median:.1f}"
-                if math.isfinite(g.nearest_site_minutes_median)
-                else ""
-            )
-            writer.writerow([g.division_code, g.community_name, g.uncovered_households, minutes])
+        write_csv(
+            handle,
+            CSV_COLUMNS,
+            (
+                (g.division_code, g.community_name, g.uncovered_households, _minutes(g))
+                for g in rows
+            ),
+        )
     return path
+
+
+def _minutes(gap: CommunityGap) -> str:
+    median_minutes = gap.nearest_site_minutes_median
+    return f"{median_minutes:.1f}" if math.isfinite(median_minutes) else ""
 
 
 def _counts(result: Reach) -> tuple[int, int, int, int]:

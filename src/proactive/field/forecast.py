@@ -18,7 +18,6 @@ for a short last week; leave, holidays and other duties are not taken off.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ from proactive.field.coverage import (
 from proactive.field.plots import chinese_figure, save_png
 from proactive.geo import Point, Walking
 from proactive.models import Household, Person, ResidencePermit, SocialWorker
+from proactive.output import write_csv
 from proactive.programs.ages import BirthRange, anniversary, births_reaching
 from proactive.registry.binjiang import STREETS
 
@@ -268,11 +268,11 @@ def by_street(
 def write_table(rows: Sequence[SiteWeek], path: Path) -> Path:
     """UTF-8 with a byte-order mark, so Excel reads the Chinese names."""
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
+        write_csv(
+            handle,
+            CSV_COLUMNS,
+            (
+                (
                     r.site_id,
                     r.site_name,
                     r.street,
@@ -280,8 +280,10 @@ def write_table(rows: Sequence[SiteWeek], path: Path) -> Path:
                     *r.reaching,
                     f"{r.worker_days_needed:.2f}",
                     f"{r.worker_days_capacity:.2f}",
-                ]
-            )
+                )
+                for r in rows
+            ),
+        )
     return path
 
 

@@ -13,6 +13,14 @@ from proactive.registry.parsers import Parser
 
 OnInvalid = Literal["reject", "drop"]
 
+# Longest value a text column takes (after trimming; codes after NFKC). Longer is a data error,
+# and a value that would fail every page and certificate it is printed on.
+CODE_LENGTH = 64
+NAME_LENGTH = 50  # a person's name: generous, transliterated minority names included
+ADDRESS_LENGTH = 200
+SITE_NAME_LENGTH = 100
+PHONE_LENGTH = 32
+
 
 @dataclass(frozen=True)
 class Column:
@@ -52,7 +60,7 @@ _LAT = Column("lat", parsers.latitude, required=False, on_invalid="drop")
 _LON = Column("lon", parsers.longitude, required=False, on_invalid="drop")
 _IDENTITY = (
     Column("id_number", parsers.id_number),
-    Column("name", parsers.text),
+    Column("name", parsers.text(NAME_LENGTH)),
     Column("sex", parsers.sex),
     Column("birth_date", parsers.date),
 )
@@ -63,7 +71,7 @@ PERSONS = FileSpec(
     key="id_number",
     columns=(
         *_IDENTITY,
-        Column("household_id", parsers.text),
+        Column("household_id", parsers.code(CODE_LENGTH)),
         Column("hukou_status", parsers.enum("active", "moved_out", "deceased")),
         Column("death_date", parsers.date, required=False),
         _MOBILE,
@@ -79,8 +87,8 @@ HOUSEHOLDS = FileSpec(
     table="households",
     key="household_id",
     columns=(
-        Column("household_id", parsers.text),
-        Column("address", parsers.text),
+        Column("household_id", parsers.code(CODE_LENGTH)),
+        Column("address", parsers.text(ADDRESS_LENGTH)),
         Column("division_code", parsers.division_code),
         _LAT,
         _LON,
@@ -93,7 +101,7 @@ RESIDENCE_PERMITS = FileSpec(
     key="id_number",
     columns=(
         *_IDENTITY,
-        Column("address", parsers.text),
+        Column("address", parsers.text(ADDRESS_LENGTH)),
         Column("division_code", parsers.division_code),
         _LAT,
         _LON,
@@ -112,8 +120,8 @@ CERTIFICATES_ISSUED = FileSpec(
     key="certificate_no",
     columns=(
         Column("id_number", parsers.id_number),
-        Column("program", parsers.text),
-        Column("certificate_no", parsers.text),
+        Column("program", parsers.code(CODE_LENGTH)),
+        Column("certificate_no", parsers.code(CODE_LENGTH)),
         Column("issued_on", parsers.date),
     ),
 )
@@ -123,14 +131,14 @@ SITES = FileSpec(
     table="sites",
     key="site_id",
     columns=(
-        Column("site_id", parsers.text),
-        Column("name", parsers.text),
+        Column("site_id", parsers.code(CODE_LENGTH)),
+        Column("name", parsers.text(SITE_NAME_LENGTH)),
         Column("kind", parsers.enum("street", "community", "platform")),
         Column("division_code", parsers.division_code),
         Column("lat", parsers.latitude),
         Column("lon", parsers.longitude),
         Column("daily_capacity", parsers.count),
-        Column("phone", parsers.text, required=False),
+        Column("phone", parsers.code(PHONE_LENGTH), required=False),
     ),
     optional_columns=frozenset({"phone"}),
 )
@@ -140,9 +148,9 @@ SOCIAL_WORKERS = FileSpec(
     table="social_workers",
     key="worker_id",
     columns=(
-        Column("worker_id", parsers.text),
-        Column("name", parsers.text),
-        Column("site_id", parsers.text),
+        Column("worker_id", parsers.code(CODE_LENGTH)),
+        Column("name", parsers.text(NAME_LENGTH)),
+        Column("site_id", parsers.code(CODE_LENGTH)),
         _MOBILE,
         Column("active", parsers.boolean),
         Column("role", parsers.enum("worker", "supervisor"), required=False),

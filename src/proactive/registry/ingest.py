@@ -7,6 +7,7 @@ record every problem. Nothing is written unless every file could be read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
@@ -97,13 +98,14 @@ def ingest_on(
     missing = [spec.file for spec in ALL if spec.required and spec not in present]
     if missing:
         raise ExtractMissingError(f"{directory} has no {', '.join(missing)}")
-    run_id = _start_run(conn, directory, clock)
+    now = clock()
+    run_id = _start_run(conn, directory, now)
     summaries: list[FileSummary] = []
     issues: list[tuple[str, Finding]] = []
     progress.begin("ingest", len(present))
     for spec in present:
         progress.begin(spec.file)
-        summary, file_issues = _load_file(conn, run_id, spec, directory / spec.file, options)
+        summary, file_issues = _load_file(conn, run_id, now, spec, directory / spec.file, options)
         summaries.append(summary)
         issues += [(spec.file, issue) for issue in file_issues]
         log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
@@ -124,10 +126,9 @@ def _file_counts(summary: FileSummary) -> dict[str, int]:
     }
 
 
-def _start_run(conn: Connection, directory: Path, clock: Clock) -> int:
-    started = clock()
+def _start_run(conn: Connection, directory: Path, now: dt.datetime) -> int:
     result = conn.execute(
-        insert(IngestRun).values(source=str(directory), started_at=started, summary="{}")
+        insert(IngestRun).values(source=str(directory), started_at=now, summary="{}")
     )
     (run_id,) = result.inserted_primary_key or (0,)
     return int(run_id)
@@ -142,7 +143,12 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
 
 
 def _load_file(
-    conn: Connection, run_id: int, spec: FileSpec, path: Path, options: IngestOptions
+    conn: Connection,
+    run_id: int,
+    now: dt.datetime,
+    spec: FileSpec,
+    path: Path,
+    options: IngestOptions,
 ) -> tuple[FileSummary, list[Finding]]:
     column_map = options.column_map.get(spec.file.removesuffix(".csv"))
     source = ExtractFile.open(path)
@@ -153,13 +159,17 @@ def _load_file(
     raw = read_extract_file(source, spec, options.encoding, column_map)
     del source  # the file's bytes: parsed now, and the largest object held
     summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
-    deduped = validate.resolve_duplicates(raw.frame, spec)
+    context = Context(now)
+    present = validate.reject_future(raw.frame, spec, context)
+    deduped = validate.resolve_duplicates(present.rows, spec)
     known = store.known_hashes(conn, spec.table)
     fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
     summary.unchanged = len(deduped.rows) - len(fresh)
-    checked = validate.normalise(fresh, spec, _context(conn, spec) if len(fresh) else Context())
-    written = _write(conn, run_id, spec, checked, first_load=len(known) == 0)
-    issues = raw.issues + deduped.issues + checked.issues + written.issues
+    if len(fresh):
+        context = _context(conn, spec, now)
+    checked = validate.normalise(fresh, spec, context)
+    written = _write(conn, run_id, spec, checked, context, first_load=len(known) == 0)
+    issues = raw.issues + present.issues + deduped.issues + checked.issues + written.issues
     store.insert_issues(conn, run_id, spec.file, issues)
     store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
     summary.inserted, summary.updated = written.inserted, written.updated
@@ -172,12 +182,12 @@ def _load_file(
     return summary, issues
 
 
-def _context(conn: Connection, spec: FileSpec) -> Context:
+def _context(conn: Connection, spec: FileSpec, now: dt.datetime) -> Context:
     if spec.table == "social_workers":
-        return Context(sites=store.known_keys(conn, "sites", "site_id"))
+        return Context(now, sites=store.known_keys(conn, "sites", "site_id"))
     if spec.table == "persons" and store.count(conn, "households"):
-        return Context(households=store.known_keys(conn, "households", "household_id"))
-    return Context()
+        return Context(now, households=store.known_keys(conn, "households", "household_id"))
+    return Context(now)
 
 
 @dataclass
@@ -189,11 +199,17 @@ class Written:
 
 
 def _write(
-    conn: Connection, run_id: int, spec: FileSpec, checked: Checked, first_load: bool
+    conn: Connection,
+    run_id: int,
+    spec: FileSpec,
+    checked: Checked,
+    context: Context,
+    first_load: bool,
 ) -> Written:
     """Insert new keys; for known keys, write the rows whose values changed (and record which
     columns), refresh the raw hash of rows whose text changed but not their values, and leave
-    alone rows older than what is stored."""
+    alone rows older than what is stored. A stored `updated_at` in the future (loaded before
+    such rows were refused) is no reason to keep a real update out."""
     lines = checked.rows["_line"]
     rows = checked.rows.drop(columns=["_line"]).rename(columns={"_hash": "row_hash"})
     old = (
@@ -211,7 +227,8 @@ def _write(
         return written
     before = old.set_index(spec.key).loc[changed[spec.key]].set_index(changed.index)
     if "source_updated_at" in changed:
-        stale = changed["source_updated_at"] < before["source_updated_at"]
+        stored = before["source_updated_at"]
+        stale = (changed["source_updated_at"] < stored) & (stored <= context.latest_update)
         written.issues = [
             Finding(int(lines[i]), "updated_at", STALE_ROW, WARNING, str(changed.at[i, spec.key]))
             for i in changed.index[stale]

@@ -15,7 +15,9 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from proactive.registry.validate import REJECTED, Finding
 AUTO_ENCODINGS = ("utf-8", "gb18030")
 _DELIMITERS = (";", "\t", "|")
 _SEPARATOR = pa.scalar("\x1f", pa.large_string())
+_LINE_END = re.compile(rb"[\r\n]")
 HASH_BATCH = 100_000
 
 
@@ -86,10 +89,6 @@ def _codec(name: str, encoding: str) -> str:
     return "utf-8-sig" if normal in ("utf-8", "utf8") else normal
 
 
-def _decodes(data: bytes, codec: str) -> bool:
-    return _bad_offset(data, codec) < 0
-
-
 def _bad_offset(data: bytes, codec: str) -> int:
     try:
         data.decode(codec)
@@ -102,29 +101,49 @@ def _parse(
     source: ExtractFile, spec: FileSpec, codec: str, column_map: Mapping[str, str]
 ) -> RawFile | None:
     """The file read with this codec; None when its bytes are not in that encoding."""
+    file = source.path.name
     try:
-        text_header = source.data.split(b"\n", 1)[0].decode(codec)
+        first_line = _first_line(source.data).decode(codec)
     except UnicodeDecodeError:
         return None
-    header = next(csv.reader([text_header]), [])
-    names = [column_map.get(name.strip(), name.strip()) for name in header]
-    _check_columns(source.path.name, names, spec)
+    names = _names(file, next(csv.reader([first_line]), []), spec, column_map)
     issues: list[Finding] = []
     try:
         frame = _read_fast(source.data, codec, names)
     except UnicodeDecodeError:
         return None
     if frame is None:
-        if not _decodes(source.data, codec):
+        try:
+            text = source.data.decode(codec)
+        except UnicodeDecodeError:
             return None
-        frame, issues = _read_tolerant(source.data.decode(codec), names, spec)
+        frame, issues = _read_tolerant(file, text, spec, column_map)
     if frame.empty and spec.required:
-        raise ExtractFileError(source.path.name, "has a header but no rows")
+        raise ExtractFileError(file, "has a header but no rows")
     columns = [c.name for c in spec.columns if c.name in frame.columns]
     frame = frame[[*columns, "_line"]].fillna("")
     frame["_hash"] = row_hashes(frame[columns])
     encoding = "utf-8" if codec == "utf-8-sig" else codec
     return RawFile(frame, encoding, issues)
+
+
+def _first_line(data: bytes) -> bytes:
+    end = _LINE_END.search(data)
+    return data[: end.start()] if end else data
+
+
+def _names(
+    file: str, header: list[str], spec: FileSpec, column_map: Mapping[str, str]
+) -> list[str]:
+    """The header's column names, mapped; the file is refused when a column it needs is
+    missing or named twice (which of the two would be meant?)."""
+    names = [column_map.get(name.strip(), name.strip()) for name in header]
+    _check_columns(file, names, spec)
+    wanted = {c.name for c in spec.columns}
+    twice = sorted({n for n in names if n in wanted and names.count(n) > 1})
+    if twice:
+        raise ExtractFileError(file, f"column named twice in the header: {', '.join(twice)}")
+    return names
 
 
 def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None:
@@ -138,14 +157,19 @@ def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None
             keep_default_na=False,
             encoding="utf-8" if codec == "utf-8-sig" else codec,  # pyarrow skips a BOM itself
         )
-    except pd.errors.ParserError:
+    except (pd.errors.ParserError, pa.ArrowInvalid):
         return None
-    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if newlines != len(frame) + 1:  # blank lines or line breaks inside quotes
-        return None
+    if _line_count(data) != len(frame) + 1 or len(frame.columns) != len(names):
+        return None  # blank lines, line breaks inside quotes, a header pyarrow read otherwise
     frame.columns = pd.Index(names)
     frame["_line"] = np.arange(2, len(frame) + 2)
     return frame
+
+
+def _line_count(data: bytes) -> int:
+    """Lines ended by LF, CRLF or a lone CR (classic Mac), the last one unterminated or not."""
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (0 if data.endswith((b"\n", b"\r")) else 1)
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -171,26 +195,41 @@ def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
 
 
 def _read_tolerant(
-    text: str, names: list[str], spec: FileSpec
+    file: str, text: str, spec: FileSpec, column_map: Mapping[str, str]
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Python's csv module: keeps the good rows with their exact line numbers and quarantines
-    rows with the wrong number of fields."""
+    rows with the wrong number of fields. Any field size is read (a row with a huge value is
+    quarantined later, by its column's length limit)."""
     rows: list[list[str]] = []
     lines: list[int] = []
     issues: list[Finding] = []
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)
-    start = reader.line_num + 1
-    key_at = names.index(spec.key) if spec.key in names else -1
-    for record in reader:
-        if len(record) == len(names):
-            rows.append(record)
-            lines.append(start)
-        elif any(value.strip() for value in record):
-            key = record[key_at] if 0 <= key_at < len(record) else ""
-            raw = {"fields": ",".join(record)}
-            issues.append(Finding(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
-        start = reader.line_num + 1
+    with _field_size_limit(len(text) + 1):
+        try:
+            names = _names(file, next(reader, []), spec, column_map)
+            start = reader.line_num + 1
+            key_at = names.index(spec.key) if spec.key in names else -1
+            for record in reader:
+                if len(record) == len(names):
+                    rows.append(record)
+                    lines.append(start)
+                elif any(value.strip() for value in record):
+                    key = record[key_at] if 0 <= key_at < len(record) else ""
+                    raw = {"fields": ",".join(record)}
+                    issues.append(Finding(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
+                start = reader.line_num + 1
+        except csv.Error as error:
+            raise ExtractFileError(file, f"line {reader.line_num}: {error}") from error
     frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame["_line"] = lines
     return frame, issues
+
+
+@contextmanager
+def _field_size_limit(limit: int) -> Iterator[None]:
+    """The csv module's field size limit (128 KiB by default), raised for one read."""
+    previous = csv.field_size_limit(max(limit, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)

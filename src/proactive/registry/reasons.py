@@ -75,3 +75,27 @@ UNKNOWN_HOUSEHOLD = _r(
     "户号在户籍地址表中不存在，待人工核查",
     "household_id is not a known household",
 )
+FUTURE_UPDATE = _r(
+    "future_update",
+    "更新时间晚于当前时间超过1天，无法作为最新记录",
+    "updated_at lies more than a day in the future: it cannot be the current record",
+)
+BIRTH_DATE_RANGE = _r(
+    "birth_date_range",
+    "出生日期不合理（早于1900-01-01或晚于今天）",
+    "birth_date is before 1900-01-01 or after today",
+)
+DEATH_BEFORE_BIRTH = _r(
+    "death_before_birth", "死亡日期早于出生日期", "death_date is before birth_date"
+)
+FUTURE_DEATH = _r("future_death", "死亡日期晚于今天", "death_date is after today")
+TOO_LONG = _r(
+    "too_long",
+    "内容超过该列的长度上限",
+    "value is longer than the column allows",
+)
+CONTROL_CHARACTERS = _r(
+    "control_characters",
+    "含有控制字符（如NUL），已删除（换行、制表符改为空格）",
+    "control characters (such as NUL) were removed; line breaks and tabs became spaces",
+)

@@ -8,7 +8,9 @@ the row (a field dropped, a flag for review, a duplicate merged).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +21,15 @@ import pandas as pd
 from proactive.registry import parsers, reasons
 from proactive.registry.extract_format import FileSpec
 from proactive.registry.reasons import Reason
+from proactive.time import SHANGHAI
 
 REJECTED = "rejected"
 WARNING = "warning"
 META = ["_line", "_hash"]
+EARLIEST_BIRTH = pd.Timestamp("1900-01-01")
+# How far in the future an `updated_at` may lie (clocks and time zones of the sending systems).
+UPDATE_TOLERANCE = dt.timedelta(days=1)
+CLIP = 200  # characters of a rejected value kept with its issue
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,8 @@ class Finding:
     raw: dict[str, str] | None = None
 
     def as_row(self, run_id: int, file: str) -> dict[str, Any]:
-        """The issue as a row_issues record."""
+        """The issue as a row_issues record: values clipped, control characters escaped."""
+        raw = {k: _clip(v) for k, v in self.raw.items()} if self.raw is not None else None
         return {
             "run_id": run_id,
             "file": file,
@@ -45,17 +53,33 @@ class Finding:
             "reason_code": self.reason.code,
             "reason_zh": self.reason.zh,
             "reason_en": self.reason.en,
-            "record_key": self.key,
-            "raw": json.dumps(self.raw, ensure_ascii=False) if self.raw is not None else None,
+            "record_key": _clip(re.sub(parsers.CONTROLS, "", self.key)),
+            "raw": json.dumps(raw, ensure_ascii=False) if raw is not None else None,
         }
+
+
+def _clip(value: str) -> str:
+    return value if len(value) <= CLIP else f"{value[:CLIP]}…(+{len(value) - CLIP})"
 
 
 @dataclass(frozen=True)
 class Context:
-    """What rows may refer to: keys already known from the database or earlier files."""
+    """When the ingest runs, and what rows may refer to: keys already known from the database
+    or earlier files."""
 
+    now: dt.datetime  # the ingest's clock, aware
     sites: frozenset[str] = frozenset()
     households: frozenset[str] | None = None  # None: not checked
+
+    @property
+    def today(self) -> pd.Timestamp:
+        """The calendar day in Shanghai."""
+        return pd.Timestamp(self.now.astimezone(SHANGHAI).date())
+
+    @property
+    def latest_update(self) -> pd.Timestamp:
+        """The latest plausible `updated_at` (local time, as extracts write it)."""
+        return pd.Timestamp(self.now.astimezone(SHANGHAI).replace(tzinfo=None) + UPDATE_TOLERANCE)
 
 
 @dataclass
@@ -65,8 +89,9 @@ class Checked:
 
 
 def row_key(raw: pd.DataFrame, spec: FileSpec) -> pd.Series:
-    values = raw[spec.key]
-    return parsers.id_key(values) if spec.key == "id_number" else values.str.strip()
+    """The key as it will be stored: controls removed, folded, legacy ID numbers upgraded."""
+    values, _ = parsers.without_controls(raw[spec.key])
+    return parsers.id_key(values) if spec.key == "id_number" else parsers.folded(values)
 
 
 Mask = pd.Series | np.ndarray
@@ -146,16 +171,35 @@ def resolve_duplicates(raw: pd.DataFrame, spec: FileSpec) -> Checked:
     return Checked(raw[~drop], issues)
 
 
+def reject_future(raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
+    """Quarantine rows whose `updated_at` lies beyond tomorrow: such a row would win every
+    later comparison and make every real update of its key, a death included, a `stale_row`.
+    Runs before duplicates are resolved, so a future row never supersedes a real one."""
+    if spec.updated_at is None or raw.empty:
+        return Checked(raw)
+    latest = context.latest_update
+    text, _ = parsers.without_controls(raw[spec.updated_at].fillna(""))
+    stamps = parsers.folded(text)
+    maybe = stamps.str.slice(0, 10) >= f"{latest:%Y-%m-%d}"  # ISO dates sort as text
+    when = parsers.timestamp(stamps[maybe]).values
+    future = pd.Series(False, index=raw.index)
+    future[maybe] = when > latest
+    issues = _issues(raw, future, spec.updated_at, reasons.FUTURE_UPDATE, REJECTED, spec.key)
+    return Checked(raw[~future], issues)
+
+
 def normalise(raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
     """Parse every column, reject or drop bad values, then apply the cross-field checks."""
     out = pd.DataFrame(index=raw.index)
     rejected = pd.Series(False, index=raw.index)
     issues: list[Finding] = []
+    controlled: list[tuple[str, pd.Series]] = []
     for column in spec.columns:
         if column.name not in raw.columns:
             out[column.db_name] = None
             continue
-        text = raw[column.name].fillna("")
+        text, found = parsers.without_controls(raw[column.name].fillna(""))
+        controlled.append((column.name, found))
         empty = parsers.blank(text)
         parsed = column.parse(text.where(~empty, ""))
         bad = parsed.bad & ~empty
@@ -171,6 +215,10 @@ def normalise(raw: pd.DataFrame, spec: FileSpec, context: Context) -> Checked:
         if column.on_invalid == "reject":
             rejected |= bad
         out[column.db_name] = values
+    for name, found in controlled:
+        issues += _issues(
+            raw, found & ~rejected, name, reasons.CONTROL_CHARACTERS, WARNING, spec.key
+        )
     checked = _cross_checks(out[~rejected], raw[~rejected], spec, context)
     checked.rows[META] = raw.loc[checked.rows.index, META]
     return Checked(checked.rows, issues + checked.issues)
@@ -200,6 +248,13 @@ def _cross_checks(
         flags.append(
             (parsers.id_sex(rows["id_number"]) != rows["sex"], "sex", reasons.ID_SEX_MISMATCH)
         )
+    if "birth_date" in rows:
+        outside = (rows["birth_date"] < EARLIEST_BIRTH) | (rows["birth_date"] > context.today)
+        rejects.append((outside, "birth_date", reasons.BIRTH_DATE_RANGE))
+    if "death_date" in rows:
+        rejects.append((rows["death_date"] > context.today, "death_date", reasons.FUTURE_DEATH))
+        before_birth = rows["death_date"] < rows["birth_date"]
+        rejects.append((before_birth, "death_date", reasons.DEATH_BEFORE_BIRTH))
     if "hukou_status" in rows:
         deceased = rows["hukou_status"] == "deceased"
         has_death = rows["death_date"].notna()

@@ -86,7 +86,7 @@ def test_invalid_or_landline_numbers_are_refused(raw: str) -> None:
 
 def test_names_keep_rare_and_non_bmp_characters() -> None:
     names = ["𠮷野", "㛃", "王\U0002a6a5", "\uf900李"]  # incl. a CJK compatibility ideograph
-    assert parse(parsers.text, *[f"  {n} " for n in names]).values.tolist() == names
+    assert parse(parsers.text(50), *[f"  {n} " for n in names]).values.tolist() == names
 
 
 @pytest.mark.parametrize("raw", ["1960/01/01", "1960-1-1", "1960-02-30", "19600101", "yesterday"])
@@ -127,3 +127,54 @@ def test_booleans_and_counts() -> None:
         reasons.BAD_INTEGER,
         reasons.BAD_INTEGER,
     ]
+
+
+# -- hostile values ---------------------------------------------------------------------------
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+def test_a_full_width_id_number_is_folded_and_accepted() -> None:
+    number = make_id(birth="19700101", order=7)
+    parsed = parse(parsers.id_number, number.translate(FULL_WIDTH))
+    assert parsed.problems.tolist() == [None]
+    assert parsed.values.tolist() == [number]
+
+
+def test_full_width_digits_are_folded_in_every_code_column() -> None:
+    assert parse(parsers.division_code, "３３０１０８００２００１").values.tolist() == [
+        "330108002001"
+    ]
+    counted = parse(parsers.count, "２０")
+    assert (counted.values.tolist(), counted.problems.tolist()) == ([20], [None])
+    assert parse(parsers.code(64), "Ｃ１", "ＨＨ　１２").values.tolist() == ["C1", "HH 12"]
+    assert parse(parsers.date, "１９６６-１１-２５").problems.tolist() == [None]
+    assert parse(parsers.mobile, "１３８００１３８０００").values.tolist() == ["+8613800138000"]
+
+
+def test_digits_of_other_scripts_are_refused_not_misread() -> None:
+    arabic = "٢٠"  # NFKC keeps them; `\d` would take them
+    assert parse(parsers.count, arabic).problems.tolist() == [reasons.BAD_INTEGER]
+    assert parse(parsers.division_code, "٣" * 12).problems.tolist() == [reasons.BAD_DIVISION]
+    assert parse(parsers.id_number, "٣" * 18).problems.tolist() == [reasons.ID_FORMAT]
+    # libphonenumber itself reads every script's digits: the stored number is ASCII
+    assert parse(parsers.mobile, "١٣٨٠٠١٣٨٠٠٠").values.tolist() == ["+8613800138000"]
+
+
+def test_names_are_not_folded() -> None:
+    assert parse(parsers.text(50), "王１").values.tolist() == ["王１"]
+
+
+def test_text_and_codes_longer_than_their_column_are_refused() -> None:
+    assert parse(parsers.text(5), "12345", "123456", "x" * 100_000).problems.tolist() == [
+        None,
+        reasons.TOO_LONG,
+        reasons.TOO_LONG,
+    ]
+    assert parse(parsers.code(3), "ＡＢＣ", "ABCD").problems.tolist() == [None, reasons.TOO_LONG]
+
+
+def test_control_characters_are_removed_and_line_breaks_become_spaces() -> None:
+    raw = pd.Series(["王\x00芳", "长河路\r\n1号", "ok", "\x07\x1b[31m红\x9b"], dtype=object)
+    cleaned, found = parsers.without_controls(raw)
+    assert cleaned.tolist() == ["王芳", "长河路 1号", "ok", "[31m红"]
+    assert found.tolist() == [True, True, False, True]
