@@ -17,6 +17,15 @@ from proactive.demo.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUM
 from proactive.settings import ROOT
 
 
+def cli_environment(tmp_path: Path) -> dict[str, str]:
+    """The settings of a command-line test: a SQLite file, keys and PDFs under tmp_path."""
+    return {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
+    }
+
+
 def make_id(birth: str = "19661125", region: str = "330108", order: int = 123) -> str:
     """A valid 18-digit ID number; odd `order` is male."""
     body = f"{region}{birth}{order:03d}"

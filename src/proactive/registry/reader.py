@@ -157,7 +157,7 @@ def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None
             keep_default_na=False,
             encoding="utf-8" if codec == "utf-8-sig" else codec,  # pyarrow skips a BOM itself
         )
-    except (pd.errors.ParserError, pa.ArrowInvalid):
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid):
         return None
     if _line_count(data) != len(frame) + 1 or len(frame.columns) != len(names):
         return None  # blank lines, line breaks inside quotes, a header pyarrow read otherwise

@@ -238,8 +238,8 @@ def test_death_revokes_the_certificate(engine: Engine, issuer: Issuer, tmp_path:
             {
                 **row,
                 "hukou_status": "deceased",
-                "death_date": "2026-11-26",
-                "updated_at": "2026-11-27 09:00:00",
+                "death_date": "2026-11-25",  # the ingest's clock: 25 November
+                "updated_at": "2026-11-25 09:00:00",
             }
         ],
     )

