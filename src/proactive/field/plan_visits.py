@@ -40,6 +40,7 @@ from proactive.programs.catalog import Program
 from proactive.programs.stage import Stage
 from proactive.registry.resident_reads import Home, changed_people, homes, load_residents
 from proactive.sms import outbox
+from proactive.time import local_date
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def dispatch(
     session: Session, programs: Mapping[str, Program], stage: Stage, dispatcher: Dispatcher
 ) -> dict[str, Any]:
     counts: Counter[str] = Counter()
-    first = stage.window.last + dt.timedelta(days=1)
+    # the day after the run's date; for a back-dated run, today: never a day already past
+    first = max(stage.window.last + dt.timedelta(days=1), local_date(stage.now))
     touched = withdraw_cancelled(session, stage.now, counts)
     circle = Circle(load_sites(session), dispatcher.walking)
     visits: dict[tuple[int, int], Visit] = {}

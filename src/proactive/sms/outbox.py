@@ -32,6 +32,7 @@ from proactive.sms.wording import (
     sendable_from,
     visit_date,
 )
+from proactive.time import local_date
 
 NO_PHONE = "无手机，请电话/上门联系"
 
@@ -68,7 +69,8 @@ def queue_for_tasks(
     now: dt.datetime,
 ) -> Counter[str]:
     """Queue each new visit's messages: the notice now (after the quiet hours) and the reminder
-    the afternoon before. Without a phone, the task says to call or visit instead."""
+    the afternoon before, unless the visit is today (planned by a back-dated run). Without a
+    phone, the task says to call or visit instead."""
     counts: Counter[str] = Counter()
     if not tasks:
         return counts
@@ -108,10 +110,11 @@ def queue_for_tasks(
         for template in programs[task.program].sms_templates:
             kind = kind_of(template)
             key = f"{task.case_id}:{kind}:{task.attempt}"
-            if key in existing:
-                continue
+            reminder = kind == "reminder"
+            if key in existing or (reminder and task.day <= local_date(now)):
+                continue  # no "tomorrow" reminder for a visit today
+            when = afternoon_before(task.day) if reminder else now
             body = composer.render(template, context)
-            when = afternoon_before(task.day) if kind == "reminder" else now
             withdrawn = to.number in opted_out
             session.add(
                 Message(

@@ -347,3 +347,24 @@ def test_a_death_withdraws_the_queued_messages(
         WITH_SMS,
     )
     assert {(m.status, m.reason) for m in messages(engine)} == {("withdrawn", "case_cancelled")}
+
+
+def test_a_back_dated_run_plans_nothing_before_today(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    """`run --date` a week late: the visits start today (the clock's), not the day after the
+    run's date; no message is dated before now, and no reminder for a visit today."""
+    rows = [senior(n, "1966-11-18", household_id=f"HH{n}", mobile="13800138001") for n in (1, 2)]
+    load(engine, tmp_path / "x", rows, homes_near_c1(3))
+
+    def a_week_later() -> dt.datetime:  # 10:00 on Wednesday 25 November in Shanghai
+        return dt.datetime(2026, 11, 25, 2, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
+
+    options = RunOptions(as_of=dt.date(2026, 11, 18))
+    run_nightly(engine, PROGRAMS, options, a_week_later, "330108", issuer, WITH_SMS)
+    planned = tasks(engine)
+    assert len(planned) == 2
+    assert {t.day for t in planned} == {dt.date(2026, 11, 25)}
+    queued = messages(engine)
+    assert {m.kind for m in queued} == {"scheduled"}  # no "tomorrow" reminder for today
+    assert all(m.not_before >= dt.datetime(2026, 11, 25, 2, tzinfo=dt.UTC) for m in queued)
