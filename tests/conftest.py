@@ -18,6 +18,7 @@ from proactive import bootstrap, db
 from proactive.accounts import passwords
 from proactive.certificates import keys
 from proactive.certificates.issuing import Issuer
+from proactive.nightly import invariants
 from tests.factories import make_issuer
 
 POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")
@@ -128,3 +129,32 @@ def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 with cheap parameters: the production cost (about half a second here) would make
     every sign-in slow and proves nothing more."""
     monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def invariants_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a scenario test, the invariants of `proactive doctor` hold on its database and
+    certificate files (the `engine` fixture with files under tmp_path/pdf, or a CLI test's
+    `env`). Used by the nightly, dispatch, certificates and CLI tests."""
+    target = _scenario_target(request)
+    yield
+    if target is None or request.node.get_closest_marker("invariants_broken"):
+        return
+    engine, certificate_dir = target
+    with engine.connect() as conn:
+        found = invariants.check_all(conn, certificate_dir)
+    if engine is not request.node.funcargs.get("engine"):
+        engine.dispose()
+    assert not found, "invariants broken:\n" + "\n".join(v.line() for v in found)
+
+
+def _scenario_target(request: pytest.FixtureRequest) -> tuple[Engine, Path] | None:
+    tmp = Path(request.getfixturevalue("tmp_path"))
+    if "engine" in request.fixturenames:
+        return request.getfixturevalue("engine"), tmp / "pdf"
+    if "env" in request.fixturenames:
+        env = request.getfixturevalue("env")
+        url = env.get("PROACTIVE_DATABASE_URL")
+        if url:
+            return db.make_engine(url), Path(env.get("PROACTIVE_CERTIFICATE_DIR", tmp / "pdf"))
+    return None

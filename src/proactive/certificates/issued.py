@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from proactive.certificates import numbering, render, signing
-from proactive.certificates.issuing import Issuer, produce
+from proactive.certificates.issuing import Issuer, Produced, activate, drafts_for, produce
 from proactive.certificates.reasons import REASONS_ZH, ReissueReason
 from proactive.errors import ProactiveError
 from proactive.masking import mask_id
@@ -19,7 +20,6 @@ from proactive.models import Case, Certificate
 from proactive.programs import case_states, casebook
 from proactive.programs.catalog import Program
 from proactive.programs.checks import is_alive
-from proactive.registry.resident_reads import home_addresses, load_residents
 
 COLUMNS = ("certificate_no", "id_number", "program", "issued_on", "status", "pdf_path")
 
@@ -65,7 +65,8 @@ def payload_of(source: str) -> str:
 def verify(
     source: str, public_keys: Mapping[bytes, bytes], engine: Engine | None
 ) -> signing.Verification:
-    """Offline with the public keys alone; with the database, revoked numbers fail too."""
+    """Offline with the public keys alone; with the database, the number must also exist, be
+    active and belong to the payload's holder."""
     return verify_payload(payload_of(source), public_keys, engine)
 
 
@@ -76,7 +77,7 @@ def verify_payload(
     if engine is None:
         return signing.verify(payload, public_keys)
     with Session(engine) as session:
-        return signing.verify(payload, public_keys, lambda no: numbering.is_revoked(session, no))
+        return signing.verify(payload, public_keys, lambda c: numbering.standing(session, c))
 
 
 def payload_of_upload(data: bytes) -> str:
@@ -99,44 +100,67 @@ def reissue(
     user: str,
     now: dt.datetime,
 ) -> Certificate:
-    """Revoke a certificate and issue its replacement under a new number, in one transaction:
-    if the new one cannot be rendered, the old one stays valid."""
+    """Revoke a certificate and number, sign and render its replacement in one transaction
+    (if the new one cannot be made, the old one stays valid); then move the new PDF into place
+    as the new row becomes active. A crash in between leaves the new number pending, and the
+    next run's issuing finishes it."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        old = numbering.by_number(session, certificate_no, lock=True)
-        if old is None:
-            raise CertificateNotFound(certificate_no)
-        if old.status != numbering.ACTIVE:
-            raise CannotReissue(f"{certificate_no} is {old.status}")
-        case = session.get(Case, old.case_id, with_for_update=True)
-        program = programs.get(old.program)
-        if case is None or program is None or case.status == case_states.CANCELLED:
-            raise CannotReissue(f"{certificate_no}: its case or program is gone")
-        resident = load_residents(session.connection(), [old.id_number]).get(old.id_number)
-        if resident is None or not is_alive(resident):
-            raise CannotReissue(f"{certificate_no}: the holder is not a living resident")
-        address = home_addresses(session.connection(), [old.id_number]).get(old.id_number, "")
-        missing = issuer.glyphs.missing(resident.name + address)
-        if missing:
-            raise CannotReissue(f"the font lacks {' '.join(missing)}; print by hand")
-        numbering.revoke(session, old, reason, now)
-        (serial,) = numbering.allocate_serials(session, program.id, issued_on.year, 1)
-        new = numbering.numbered(
-            case,
-            program,
-            issuer.district,
-            issued_on,
-            serial,
-            numbering.last_editions(session, [case.id])[case.id] + 1,
-            now,
-            replaces_id=old.id,
+        new, produced = _replace(
+            session, programs, certificate_no, reason, issuer, issued_on, user, now
         )
-        session.add(new)
-        session.flush()
-        produce(new, program, resident, address, issuer)
-        target = case.status if case.status == case_states.SCHEDULED else case_states.ISSUED
-        why = (
-            f"补发（{REASONS_ZH[reason]}）：新证 {new.certificate_no}，"
-            f"原证 {certificate_no} 作废 reissued ({reason})"
-        )
-        casebook.transition(session, case, target, f"user:{user}", why, now)
-        return new
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            activate(session, new.id, produced, f"user:{user}", now)
+    finally:
+        produced.file.discard()  # a no-op once published
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get_one(Certificate, new.id)
+
+
+def _replace(
+    session: Session,
+    programs: Mapping[str, Program],
+    certificate_no: str,
+    reason: ReissueReason,
+    issuer: Issuer,
+    issued_on: dt.date,
+    user: str,
+    now: dt.datetime,
+) -> tuple[Certificate, Produced]:
+    old = numbering.by_number(session, certificate_no, lock=True)
+    if old is None:
+        raise CertificateNotFound(certificate_no)
+    if old.status != numbering.ACTIVE:
+        raise CannotReissue(f"{certificate_no} is {old.status}")
+    case = session.get(Case, old.case_id, with_for_update=True)
+    program = programs.get(old.program)
+    if case is None or program is None or case.status == case_states.CANCELLED:
+        raise CannotReissue(f"{certificate_no}: its case or program is gone")
+    (draft,) = drafts_for(session, [old], programs) or (None,)
+    if draft is None or not is_alive(draft.resident):
+        raise CannotReissue(f"{certificate_no}: the holder is not a living resident")
+    missing = issuer.glyphs.missing(draft.resident.name + draft.address)
+    if missing:
+        raise CannotReissue(f"the font lacks {' '.join(missing)}; print by hand")
+    numbering.revoke(session, old, reason, now)
+    (serial,) = numbering.allocate_serials(session, program.id, issued_on.year, 1)
+    new = numbering.numbered(
+        case,
+        program,
+        issuer.district,
+        issued_on,
+        serial,
+        numbering.last_editions(session, [case.id])[case.id] + 1,
+        now,
+        replaces_id=old.id,
+    )
+    session.add(new)
+    session.flush()
+    produced = produce(dataclasses.replace(draft, certificate=new), issuer, now)
+    target = case.status if case.status == case_states.SCHEDULED else case_states.ISSUED
+    why = (
+        f"补发（{REASONS_ZH[reason]}）：新证 {new.certificate_no}，"
+        f"原证 {certificate_no} 作废 reissued ({reason})"
+    )
+    casebook.transition(session, case, target, f"user:{user}", why, now)
+    return new, produced

@@ -9,6 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from proactive.certificates import signing
+from proactive.masking import mask_id
 from proactive.models import Case, Certificate, CertificateCounter
 from proactive.programs.catalog import Program
 
@@ -111,8 +113,16 @@ def revoke(session: Session, certificate: Certificate, reason: str, now: dt.date
     certificate.updated_at = now
 
 
-def is_revoked(session: Session, certificate_no: str) -> bool:
-    status = session.scalar(
-        select(Certificate.status).where(Certificate.certificate_no == certificate_no)
-    )
-    return status == REVOKED
+def standing(session: Session, claims: signing.CertificateClaims) -> str:
+    """What the register says of a genuine payload: valid only if its number exists, is active
+    and was issued to the payload's holder for the payload's program."""
+    row = by_number(session, claims.certificate_no)
+    if row is None:
+        return signing.UNKNOWN_NUMBER
+    if row.status == REVOKED:
+        return signing.REVOKED
+    if row.status != ACTIVE:
+        return signing.NOT_ISSUED
+    if mask_id(row.id_number) != claims.masked_id or row.program != claims.program:
+        return signing.WRONG_HOLDER
+    return signing.VALID

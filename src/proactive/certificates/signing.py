@@ -27,6 +27,9 @@ UNREADABLE = "unreadable"
 BAD_SIGNATURE = "bad_signature"
 UNKNOWN_KEY = "unknown_key"
 REVOKED = "revoked"
+UNKNOWN_NUMBER = "unknown_number"  # no such number in the register
+NOT_ISSUED = "not_issued"  # numbered, but its issuing never finished
+WRONG_HOLDER = "wrong_holder"  # the number belongs to someone else
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,10 @@ def sign(
 def verify(
     payload: str,
     public_keys: Mapping[bytes, bytes],
-    is_revoked: Callable[[str], bool] = lambda _no: False,
+    standing: Callable[[CertificateClaims], str] = lambda _claims: VALID,
 ) -> Verification:
-    """Check a payload against the district's public keys (by key id) and, when a revocation
-    lookup is given, against the register of revoked certificates."""
+    """Check a payload against the district's public keys (by key id) and, when a register
+    lookup is given, against the register (its verdict becomes the code)."""
     try:
         message = _decode(payload)
         kid = bytes(message.phdr[KID])
@@ -96,8 +99,16 @@ def verify(
         claims = _claims(cbor2.loads(message.payload or b""))
     except Exception:
         return Verification(UNREADABLE, kid=kid.hex())
-    code = REVOKED if is_revoked(claims.certificate_no) else VALID
-    return Verification(code, claims, kid.hex())
+    return Verification(standing(claims), claims, kid.hex())
+
+
+def certificate_number(payload: str) -> str | None:
+    """The number a payload names, read without checking the signature (for consistency
+    checks against the stored rows, never to trust a certificate)."""
+    try:
+        return _claims(cbor2.loads(_decode(payload).payload or b"")).certificate_no
+    except Exception:  # anything malformed names no certificate
+        return None
 
 
 def _decode(payload: str) -> Sign1Message:

@@ -113,12 +113,20 @@ def tasks_failed(
     except ProactiveError as error:
         raise fail(error) from error
     if follow is None:
-        print(f"task {task_id} failed ({reason.value}); case closed without delivery")
+        print(
+            f"task {task_id} failed ({reason.value}); {_after_failure(reason in outcomes.ENDING)}"
+        )
     else:
         print(
             f"task {task_id} failed ({reason.value}); next visit: task {follow.id} on "
             f"{follow.day} by {follow.worker_id}"
         )
+
+
+def _after_failure(ended: bool) -> str:
+    if ended:
+        return "case cancelled, its certificate voided"
+    return "no next visit could be planned: the case waits for the next run's dispatch"
 
 
 def coverage_command(

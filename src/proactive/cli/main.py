@@ -184,6 +184,24 @@ def run_command(
     print(demo.run_text(result))
 
 
+@app.command("doctor")
+def doctor_command() -> None:
+    """Check what must hold between nights: every case terminal, queued or with one live
+    visit; every active certificate's PDF present and unchanged; no orphan file; no queued
+    message for a visit that is over. Exit 1 and a list when one fails."""
+    from proactive.nightly import invariants
+
+    settings = Settings.from_env()
+    with bootstrap.engine(settings).connect() as conn:
+        found = invariants.check_all(conn, Path(settings.certificate_dir))
+    for violation in found:
+        print(violation.line())
+    if found:
+        print(f"{len(found)} problem(s)")
+        raise typer.Exit(code=1)
+    print("all invariants hold")
+
+
 @app.command("runs")
 def runs_command(fmt: FormatOption = Format.table) -> None:
     """List past nightly runs."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 
@@ -29,6 +30,7 @@ from proactive.field.plan_visits import (
     load_sites,
     make_board,
     notify,
+    requeue_unplanned,
     reroute,
 )
 from proactive.field.task_states import DONE, FAILED, PLANNED, FailReason
@@ -62,7 +64,7 @@ class WrongCode(ProactiveError):
 
 def done(session: Session, task_id: int, code: str, user: str, now: dt.datetime) -> Task:
     task = _planned(session, task_id)
-    if not secrets.compare_digest(code.strip(), task.code):
+    if not secrets.compare_digest(normalised(code), normalised(task.code)):
         raise WrongCode(f"task {task_id}")
     finish(task, DONE, "delivered", now)
     outbox.withdraw(session, [task.id], "visit_done", now)  # the reminder, if still queued
@@ -119,10 +121,18 @@ def failed(
                 if reason is FailReason.not_home
                 else "地址有误，请负责人电话核实"
             )
+    else:
+        requeue_unplanned(session, [case], [], programs, actor, now)
     reroute(session, touched, circle, dispatcher.walking, now)
     if follow_up is not None:
         notify(session, [follow_up], programs, dispatcher, now, Counter())
     return follow_up
+
+
+def normalised(code: str) -> bytes:
+    """A code as typed, compared by what it says: NFKC turns full-width digits (１２３４)
+    into ASCII ones; spaces around it are dropped."""
+    return unicodedata.normalize("NFKC", code).strip().encode("utf-8")
 
 
 def _planned(session: Session, task_id: int) -> Task:

@@ -156,6 +156,14 @@ class Board:
                     return office.site_id, "street_office", self.staff[(office.site_id, role)]
         return None
 
+    def serves(self, site_id: str, chosen: str) -> bool:
+        """Whether staff of `site_id` are the ones who go to a home whose site is `chosen`
+        (the site itself, or whoever stands in for its missing staff)."""
+        if site_id == chosen:
+            return True
+        teams = (self.team(chosen, visitor) for visitor in ("worker", "supervisor"))
+        return any(team is not None and team[0] == site_id for team in teams)
+
     def place(
         self, job: Job, choice: SiteChoice, along: Placement | None = None
     ) -> Placement | None:

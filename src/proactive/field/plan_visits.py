@@ -69,12 +69,17 @@ def dispatch(
     # the day after the run's date; for a back-dated run, today: never a day already past
     first = max(stage.window.last + dt.timedelta(days=1), local_date(stage.now))
     touched = withdraw_cancelled(session, stage.now, counts)
+    counts["renumbered"] += carry_numbers(session, stage.now)
     circle = Circle(load_sites(session), dispatcher.walking)
     visits: dict[tuple[int, int], Visit] = {}
-    jobs = _moved(session, programs, circle, stage, first, visits, counts, touched)
+    staff = Board(circle, load_workers(session), dispatcher.calendar, first, horizon_days=0)
+    moved = _moved(session, staff, stage, touched)
+    counts["redispatched"] += len(moved)
+    jobs = jobs_for(session, moved, programs, first, visits, counts)
     jobs += _new_jobs(session, programs, first, visits, counts)
     placed, left = plan(jobs, circle, make_board(session, circle, dispatcher, first))
     tasks = create_tasks(session, placed, visits, stage.actor, stage.now)
+    counts["requeued"] += requeue_unplanned(session, moved, tasks, programs, stage.actor, stage.now)
     touched |= {(t.worker_id, t.day) for t in tasks}
     reroute(session, touched, circle, dispatcher.walking, stage.now)
     notify(session, tasks, programs, dispatcher, stage.now, counts)
@@ -120,6 +125,26 @@ def withdraw_cancelled(
             session, [t.id for t in withdrawn], "case_cancelled", now
         )
     return touched
+
+
+def carry_numbers(session: Session, now: dt.datetime) -> int:
+    """Planned deliveries carry their case's active certificate (a reissue replaced it)."""
+    active = (
+        select(Certificate.certificate_no)
+        .where(Certificate.case_id == Task.case_id, Certificate.status == numbering.ACTIVE)
+        .scalar_subquery()
+    )
+    stale = list(
+        session.execute(
+            select(Task, active).where(
+                Task.status == PLANNED, Task.kind == "delivery", active != Task.certificate_no
+            )
+        )
+    )
+    for task, number in stale:
+        task.certificate_no = number
+        task.updated_at = now
+    return len(stale)
 
 
 def finish(task: Task, status: str, outcome: str, now: dt.datetime, note: str = "") -> None:
@@ -259,17 +284,11 @@ def active_certificates(session: Session, case_ids: Sequence[int]) -> dict[int, 
 
 
 def _moved(
-    session: Session,
-    programs: Mapping[str, Program],
-    circle: Circle,
-    stage: Stage,
-    first: dt.date,
-    visits: dict[tuple[int, int], Visit],
-    counts: Counter[str],
-    touched: set[tuple[str, dt.date]],
-) -> list[Job]:
-    """Planned visits of people the latest extracts place nearer another site: withdrawn, and
-    planned again from the new home."""
+    session: Session, staff: Board, stage: Stage, touched: set[tuple[str, dt.date]]
+) -> list[Case]:
+    """Planned visits of people whose home the latest extracts place with other staff:
+    withdrawn (their cases are planned again from the new home). Any other change of a
+    resident (a new mobile number, a corrected name) leaves the visit as it is."""
     changed = changed_people(session.connection(), stage.window.since_ingest)
     tasks = [
         t
@@ -282,8 +301,8 @@ def _moved(
     moved: list[Case] = []
     for task in tasks:
         home = where.get(task.id_number)
-        choice = circle.choose(home.point, home.division_code) if home else None
-        if choice is None or choice.site_id == task.site_id:
+        choice = staff.circle.choose(home.point, home.division_code) if home else None
+        if choice is None or staff.serves(task.site_id, choice.site_id):
             continue
         finish(task, WITHDRAWN, "moved", stage.now, f"迁往 {choice.site_id}")
         outbox.withdraw(session, [task.id], "moved", stage.now)
@@ -291,8 +310,30 @@ def _moved(
         case = session.get(Case, task.case_id)
         if case is not None:
             moved.append(case)
-    counts["redispatched"] += len(moved)
-    return jobs_for(session, moved, programs, first, visits, counts)
+    return moved
+
+
+def requeue_unplanned(
+    session: Session,
+    cases: Sequence[Case],
+    tasks: Sequence[Task],
+    programs: Mapping[str, Program],
+    actor: str,
+    now: dt.datetime,
+) -> int:
+    """Cases whose visit was withdrawn and for which no new one could be planned go back to
+    the dispatch queue (`issued` to deliver, `approved` to visit): the next run tries again."""
+    planned = {t.case_id for t in tasks}
+    waiting = [c for c in cases if c.id not in planned and c.status == case_states.SCHEDULED]
+    for case in waiting:
+        target = (
+            case_states.ISSUED
+            if programs[case.program].delivery == "certificate"
+            else case_states.APPROVED
+        )
+        why = "暂无可派人员或日期，等待下次派单 no visit could be planned; queued for the next run"
+        casebook.transition(session, case, target, actor, why, now)
+    return len(waiting)
 
 
 def create_tasks(

@@ -19,7 +19,8 @@ TRANSITIONS: dict[str | None, frozenset[str]] = {
     NEEDS_REVIEW: frozenset({APPROVED, CANCELLED}),
     APPROVED: frozenset({ISSUED, SCHEDULED, NEEDS_REVIEW, CANCELLED}),
     ISSUED: frozenset({SCHEDULED, ISSUED, CANCELLED}),  # issued -> issued: reissued
-    SCHEDULED: frozenset({DELIVERED, SCHEDULED, CANCELLED}),
+    # scheduled -> approved | issued: its visit was withdrawn and none could be planned yet
+    SCHEDULED: frozenset({DELIVERED, SCHEDULED, APPROVED, ISSUED, CANCELLED}),
     DELIVERED: frozenset({CLOSED, ISSUED}),  # a lost or damaged certificate is reissued
     CLOSED: frozenset({ISSUED}),
     CANCELLED: frozenset(),

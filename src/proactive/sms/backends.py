@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -114,8 +115,11 @@ class ConsoleBackend:
             "to": mask_phone(to),
             "body": body,
         }
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        with self._lock, self.path.open("a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            torn = handle.tell() > 0 and _last_byte(handle) != b"\n"
+            record = json.dumps(line, ensure_ascii=False) + "\n"
+            handle.write((("\n" if torn else "") + record).encode("utf-8"))
         log.info("sms.console", extra={"to": mask_phone(to), "sid": sid})
         return SendResult(sid, "sent")
 
@@ -133,8 +137,27 @@ class ConsoleBackend:
     def _lines(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        with self.path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            return [record for line in handle if (record := _record(line)) is not None]
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """A line of the file; None for a blank or torn one (a write cut by a full disk or a
+    crash), which is skipped rather than stopping every later start."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        if line.strip():
+            log.warning("sms.console_torn_line", extra={"length": len(line)})
+        return None
+    return record if isinstance(record, dict) and "sid" in record else None
+
+
+def _last_byte(handle: BinaryIO) -> bytes:
+    handle.seek(-1, os.SEEK_END)
+    last = handle.read(1)
+    handle.seek(0, os.SEEK_END)
+    return last
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # untyped base class

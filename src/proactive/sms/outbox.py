@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from proactive.batching import chunks
 from proactive.masking import mask_phone
 from proactive.models import Message, OptOut, Site, SocialWorker, Task
+from proactive.programs.case_queries import local
 from proactive.programs.catalog import Program
 from proactive.registry.resident_reads import load_residents
 from proactive.sms import message_states
@@ -176,7 +177,7 @@ def listing(message: Message, unmasked: bool) -> dict[str, object]:
         "addressee": message.addressee,
         "segments": message.segments,
         "status": message.status,
-        "not_before": message.not_before.isoformat(),
+        "not_before": local(message.not_before),  # Asia/Shanghai, as every list
         "provider_sid": message.provider_sid,
         "error_code": message.error_code,
         "reason": message.reason,

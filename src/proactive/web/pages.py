@@ -59,6 +59,9 @@ VERDICT_ZH = {
     signing.BAD_SIGNATURE: "签名不符：内容可能被篡改",
     signing.UNKNOWN_KEY: "不是本区签发的证书",
     signing.UNREADABLE: "无法识别二维码内容",
+    signing.UNKNOWN_NUMBER: "登记簿中没有此证号：证书无效",
+    signing.NOT_ISSUED: "此证号尚未制证完成：证书无效",
+    signing.WRONG_HOLDER: "证号与持证人不符：证书无效",
 }
 FORM_SECONDS = 3600
 

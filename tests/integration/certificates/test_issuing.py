@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import itertools
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import cbor2
 import pytest
 from sqlalchemy import Engine, MetaData, select
 
 from proactive.certificates import issued as certificates
-from proactive.certificates import keys, signing
+from proactive.certificates import issuing, keys, signing
 from proactive.certificates.issuing import Issuer, IssuingPass, issue_certificates
 from proactive.certificates.reasons import ReissueReason
 from proactive.certificates.render import CertificateView
+from proactive.masking import mask_id
 from proactive.models import Case, CaseEvent, Certificate, CertificateCounter
+from proactive.nightly import invariants, lock
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
 from proactive.programs.catalog import load_catalog
 from proactive.registry.ingest import ingest
@@ -131,6 +137,18 @@ def test_rare_but_covered_names_are_printed_as_text(
     (row,) = issued(engine)
     text = PdfReader(row.pdf_path).pages[0].extract_text()
     assert "𠮷㛃" in text and row.certificate_no in text
+    assert "男" in text  # the registry's M, printed as the card says it
+
+
+def test_the_qr_carries_the_moment_it_was_signed(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", seniors(1))
+    run(engine, DAY, issuer)
+    (row,) = issued(engine)
+    claims = cbor2.loads(signing._decode(row.payload).payload)
+    midnight = dt.datetime.combine(DAY, dt.time(), dt.UTC)
+    assert claims[signing.ISSUED_AT] == int(row.created_at.timestamp()) > midnight.timestamp()
 
 
 @pytest.mark.postgresql
@@ -274,3 +292,75 @@ def test_the_private_key_is_not_in_the_database_the_logs_or_the_pdfs(
     for row in issued(engine):
         pdf = Path(row.pdf_path).read_bytes()
         assert secret not in pdf and all(n.encode() not in pdf for n in needles)
+
+
+def _forged_by_the_district(key_dir: Path, number: str, masked_id: str) -> str:
+    """A payload the district's key signed but the register never recorded (as an orphan
+    PDF of a rolled-back number would carry)."""
+    key = keys.signing_key(key_dir)
+    claims = signing.CertificateClaims(
+        number, "senior_certificate", "王芳", masked_id, DAY, DISTRICT
+    )
+    return signing.sign(claims, key.private_raw, key.public_raw, key.kid, clock())
+
+
+def test_online_verification_needs_the_number_active_and_the_holders(
+    engine: Engine, issuer: Issuer, key_dir: Path, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", seniors(1))
+    run(engine, DAY, issuer)
+    (row,) = issued(engine)
+    public = keys.public_keys(key_dir)
+    own = _forged_by_the_district(key_dir, row.certificate_no, mask_id(row.id_number))
+    assert certificates.verify(own, public, engine).code == "valid"
+    unknown = _forged_by_the_district(key_dir, "330108-2026-LN-000099", mask_id(row.id_number))
+    assert certificates.verify(unknown, public, engine).code == "unknown_number"
+    assert certificates.verify(unknown, public, None).code == "valid"  # offline cannot tell
+    other = _forged_by_the_district(key_dir, row.certificate_no, "330108********0000")
+    assert certificates.verify(other, public, engine).code == "wrong_holder"
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs, not even `except Exception`."""
+
+
+@pytest.mark.parametrize("moment", ["before_activation", "after_the_file_moved"])
+def test_a_crash_while_issuing_leaves_no_orphan_and_the_rerun_keeps_the_numbers(
+    engine: Engine,
+    issuer: Issuer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
+) -> None:
+    load(engine, tmp_path / "x", seniors(5))
+    real = issuing.activate
+    calls = itertools.count()
+
+    def crashing(*args: Any, **kwargs: Any) -> bool:
+        if next(calls) == 2:  # the third certificate: two are active already
+            if moment == "after_the_file_moved":
+                real(*args, **kwargs)  # file in place, its transaction never commits
+            raise Crash
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(issuing, "activate", crashing)
+    with pytest.raises(Crash):
+        run(engine, DAY, issuer)
+    with engine.connect() as conn:  # what a crash leaves: no PDF without its row
+        assert [v for v in invariants.check_all(conn, tmp_path / "pdf") if v.check != "files"] == []
+        numbers = conn.execute(select(Certificate.certificate_no, Certificate.status)).all()
+    assert sorted(s for _, s in numbers) == ["active", "active", "pending", "pending"]
+    monkeypatch.setattr(issuing, "activate", real)
+    monkeypatch.setattr(lock, "held", _no_lock)  # the crashed run's lock is not the subject
+    run(engine, DAY, issuer)
+    rows = issued(engine)
+    assert [r.certificate_no for r in rows] == [f"330108-2026-LN-{n:06d}" for n in range(1, 6)]
+    assert {r.status for r in rows} == {"active"}
+    assert sorted(p.name for p in (tmp_path / "pdf").rglob("*") if p.is_file()) == sorted(
+        f"{r.certificate_no}.pdf" for r in rows
+    )
+
+
+@contextlib.contextmanager
+def _no_lock(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+    yield

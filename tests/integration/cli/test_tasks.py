@@ -1,6 +1,7 @@
 """The dispatch commands end to end: tasks in every format, outcomes, coverage, forecast."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,24 @@ def test_outcomes_from_the_command_line(env: dict[str, str], tmp_path: Path) -> 
     assert "case closed" in invoke(env, "tasks", "done", str(first.id), "--code", first.code)
     output = invoke(env, "tasks", "failed", str(second.id), "--reason", "not_home")
     assert "next visit" in output and "2026-11-27" in output
+    follow = re.search(r"next visit: task (\d+)", output)
+    assert follow is not None
+    ended = invoke(env, "tasks", "failed", follow.group(1), "--reason", "deceased")
+    assert "case cancelled" in ended and "closed without delivery" not in ended
+
+
+@pytest.mark.invariants_broken("the test breaks them to see doctor report it")
+def test_doctor_passes_then_lists_what_is_broken(env: dict[str, str], tmp_path: Path) -> None:
+    assert "all invariants hold" in invoke(env, "doctor")
+    pdfs = sorted((tmp_path / "pdf").rglob("*.pdf"))
+    pdfs[0].unlink()
+    (pdfs[1].parent / "stray.pdf").write_bytes(b"%PDF-")
+    (pdfs[1].parent / "tmpx.part").write_bytes(b"%PDF-")
+    result = runner.invoke(app, ["doctor"], env=env)
+    assert result.exit_code == 1
+    assert f"certificates: {pdfs[0].stem}: PDF missing" in result.output
+    assert "orphan PDF" in result.output and "temporary file" in result.output
+    assert "3 problem(s)" in result.output
 
 
 def test_coverage_and_forecast_pictures(env: dict[str, str], tmp_path: Path) -> None:
@@ -113,6 +132,8 @@ def test_sms_listing_templates_and_opt_outs(env: dict[str, str]) -> None:
     queued = json.loads(invoke(env, "sms", "--format", "json"))
     assert queued and {m["status"] for m in queued} == {"queued"}
     assert all("****" in m["to"] for m in queued)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", m["not_before"]) for m in queued)
+    assert "10:00:00" in {m["not_before"][11:] for m in queued}  # sent now: 02:00 UTC
     output = invoke(env, "optout", "add", "13800138000", "--note", "热线来电")
     assert "opted out" in output and "withdrawn" in output
     after = json.loads(invoke(env, "sms", "--format", "json", "--status", "withdrawn"))

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from proactive.certificates import issued as certificates
 from proactive.certificates.issuing import Issuer
 from proactive.field import outcomes, task_states
 from proactive.field.plan_visits import Dispatcher
 from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Walking
 from proactive.models import Case, Certificate, Message, OptOut, Route, Task
+from proactive.nightly import invariants
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
 from proactive.programs.catalog import load_catalog
 from proactive.registry.ingest import ingest
@@ -213,8 +215,9 @@ def test_done_with_the_right_code_closes_the_case(
     wrong = "0000" if task.code != "0000" else "1111"
     with pytest.raises(outcomes.WrongCode), _session(engine) as s, s.begin():
         outcomes.done(s, task.id, wrong, "李芳", clock())
+    full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in task.code)  # １２３４
     with _session(engine) as s, s.begin():
-        outcomes.done(s, task.id, task.code, "李芳", clock())
+        outcomes.done(s, task.id, f" {full_width} ", "李芳", clock())
     (after,) = tasks(engine)
     assert (after.status, after.outcome) == ("done", "delivered")
     with engine.connect() as conn:
@@ -368,3 +371,95 @@ def test_a_back_dated_run_plans_nothing_before_today(
     queued = messages(engine)
     assert {m.kind for m in queued} == {"scheduled"}  # no "tomorrow" reminder for today
     assert all(m.not_before >= dt.datetime(2026, 11, 25, 2, tzinfo=dt.UTC) for m in queued)
+
+
+UNSTAFFED = [
+    site("S002", "street", "330108002000", 30.200, 120.210, 40),
+    site("C1", "community", "330108002001", 30.190, 120.200, 10),  # nobody works here
+    site("C9", "community", "330108003009", 30.170, 120.150, 10),  # nor here, nor its street
+]
+
+
+def load_unstaffed(engine: Engine, directory: Path, rows: list[dict[str, str]]) -> None:
+    homes = [household("HH1", **NEAR_C1), household("HH9", lat="30.1701", lon="120.1501")]
+    homes[1]["division_code"] = "330108003009"
+    write_extract(directory, rows, households=homes)
+    write_csv(directory / "sites.csv", UNSTAFFED)
+    write_csv(directory / "social_workers.csv", [worker("WS", "S002")])
+    ingest(engine, directory, clock)
+
+
+def test_a_new_mobile_keeps_the_street_office_visit(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    row = senior(1, "1966-11-25", household_id="HH1")
+    load_unstaffed(engine, tmp_path / "x", [row])
+    run_nightly(engine, PROGRAMS, RunOptions(as_of=DAY), at_two_am, "330108", issuer, WITH_SMS)
+    (before,) = tasks(engine)
+    assert (before.site_id, before.assigned_by) == ("S002", "street_office")
+    new_phone = {**row, "mobile": "13900139009", "updated_at": "2026-11-25 20:00:00"}
+    load_unstaffed(engine, tmp_path / "y", [new_phone])
+    next_day = RunOptions(as_of=DAY + dt.timedelta(days=1))
+    report = run_nightly(engine, PROGRAMS, next_day, at_two_am, "330108", issuer, WITH_SMS)
+    assert report.stages["dispatch"].get("redispatched", 0) == 0
+    (after,) = tasks(engine)
+    assert (after.id, after.status, after.code) == (before.id, "planned", before.code)
+    assert [m.kind for m in messages(engine)] == ["scheduled", "reminder"]
+
+
+def test_a_move_that_cannot_be_placed_waits_for_the_next_run(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    row = senior(1, "1966-11-25", household_id="HH1")
+    load_unstaffed(engine, tmp_path / "x", [row])
+    run(engine, DAY, issuer)
+    moved = {**row, "household_id": "HH9", "updated_at": "2026-11-25 20:00:00"}
+    load_unstaffed(engine, tmp_path / "y", [moved])
+    report = run(engine, DAY + dt.timedelta(days=1), issuer)
+    assert report.stages["dispatch"]["redispatched"] == 1
+    assert report.stages["dispatch"]["unplaced"] == 1
+    (withdrawn,) = tasks(engine)
+    assert withdrawn.status == "withdrawn"
+    with engine.connect() as conn:  # back in the dispatch queue, not `scheduled` for ever
+        assert conn.execute(select(Case.status)).scalar_one() == "issued"
+
+
+def test_a_failed_visit_that_cannot_be_followed_up_waits_for_the_next_run(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    near_c2 = household("HH1", **NEAR_C2)
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH1")], [near_c2])
+    run(engine, DAY, issuer)
+    (task,) = tasks(engine)
+    assert task.site_id == "C2"  # W3 only: no supervisor there nor at the street office
+    assert _fail(engine, task.id, outcomes.FailReason.wrong_address) is None
+    with engine.connect() as conn:
+        assert conn.execute(select(Case.status)).scalar_one() == "issued"
+
+
+def test_a_reissue_before_the_visit_puts_the_new_number_on_the_task(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH0")], homes_near_c1(1))
+    run(engine, DAY, issuer)
+    (task,) = tasks(engine)
+    new = certificates.reissue(
+        engine,
+        PROGRAMS,
+        task.certificate_no,
+        certificates.ReissueReason.damaged,
+        issuer,
+        DAY,
+        "李芳",
+        clock(),
+    )
+    with engine.connect() as conn:
+        found = invariants.check_all(conn, tmp_path / "pdf")
+    assert [v.check for v in found] == ["tasks"]  # until a run (or the command) carries it
+    run(engine, DAY + dt.timedelta(days=1), issuer)
+    (after,) = tasks(engine)
+    assert (after.id, after.status, after.certificate_no) == (
+        task.id,
+        "planned",
+        new.certificate_no,
+    )

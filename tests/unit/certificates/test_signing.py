@@ -7,6 +7,7 @@ import datetime as dt
 import stat
 from pathlib import Path
 
+import cbor2
 import pytest
 
 from proactive.certificates import keys, signing
@@ -71,13 +72,24 @@ def test_garbage_is_unreadable(key_dir: Path, payload: str) -> None:
     assert signing.verify(payload, keys.public_keys(key_dir)).code == signing.UNREADABLE
 
 
-def test_revoked_certificate_is_reported_revoked(key_dir: Path) -> None:
+def test_the_registers_verdict_on_a_genuine_payload_is_the_code(key_dir: Path) -> None:
     payload = _sign(key_dir)
-    result = signing.verify(
-        payload, keys.public_keys(key_dir), lambda no: no == CLAIMS.certificate_no
-    )
-    assert result.code == signing.REVOKED
-    assert result.claims == CLAIMS
+    seen: list[signing.CertificateClaims] = []
+
+    def register(claims: signing.CertificateClaims) -> str:
+        seen.append(claims)
+        return signing.REVOKED
+
+    result = signing.verify(payload, keys.public_keys(key_dir), register)
+    assert result.code == signing.REVOKED and not result.valid
+    assert result.claims == CLAIMS and seen == [CLAIMS]
+
+
+def test_signed_at_is_the_issue_time_in_the_qr(key_dir: Path) -> None:
+    message = signing._decode(_sign(key_dir))
+    assert cbor2.loads(message.payload)[signing.ISSUED_AT] == int(AT.timestamp())
+    assert signing.certificate_number(_sign(key_dir)) == CLAIMS.certificate_no
+    assert signing.certificate_number("PC1:garbage") is None
 
 
 def test_private_key_file_is_owner_only_and_never_printed(key_dir: Path) -> None:

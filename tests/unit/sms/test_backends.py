@@ -141,3 +141,16 @@ def test_the_standin_answers_like_twilio(standin: TwilioStandin) -> None:
     listed = httpx.get(url, params={"To": TO, "DateSent>": "2000-01-01"}, headers=auth()).json()
     assert [m["sid"] for m in listed["messages"]] == [resource["sid"]]
     assert standin.create_counts()[(TO, BODY)] == 4  # every request is recorded, refused too
+
+
+def test_the_console_survives_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "sms.jsonl"
+    first = ConsoleBackend(path).send(TO, BODY, None)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('{"sid": "CONSOLEcut", "at": "2026-11-2')  # the disk filled up here
+    backend = ConsoleBackend(path)  # a new worker starts on that file
+    assert backend.fetch(first.sid) == "delivered"
+    second = backend.send(TO, BODY + "。", None)
+    assert backend.fetch(second.sid) == "delivered"
+    lines = path.read_text("utf-8").splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["sid"] == second.sid
