@@ -493,3 +493,14 @@ class OutcomeReport(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     result: Mapped[str] = mapped_column(String(16))  # applied | wrong_code | locked | conflict
     message: Mapped[str] = mapped_column(Text, default="")  # what the worker was told
+
+
+class SendRate(Base):
+    """The token bucket every SMS worker draws from, so PROACTIVE_SMS_RATE holds for all of
+    them together: `tokens` left at `at` (refilled at the rate as time passes)."""
+
+    __tablename__ = "sms_send_rate"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

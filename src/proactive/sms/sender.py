@@ -23,9 +23,9 @@ confirmation code on their mind, or a duplicate "your certificate is ready". So:
   `failed` with error_code "interrupted" and an operator decides. It is never re-sent blindly.
 A message may therefore be lost (and is then visible as `failed`/"interrupted"), never doubled.
 
-Rate: PROACTIVE_SMS_RATE is for all workers together. One token bucket is shared by the worker
-threads of a process; run N worker processes with `workers=N` and each takes rate/N (no
-cross-process coordination: simple, and exact enough for a provider-side limit).
+Rate: PROACTIVE_SMS_RATE is for all workers together. On PostgreSQL the token bucket is a row
+(`sms_send_rate`) every worker process draws from under a row lock, timed by the database's
+clock; on SQLite (one worker process) it lives in the process and its threads share it.
 Daily cap: on PostgreSQL a transaction-scoped advisory lock per number makes the count exact
 with concurrent workers.
 """
@@ -44,11 +44,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from proactive.masking import mask_phone
-from proactive.models import Message, OptOut
+from proactive.models import Message, OptOut, SendRate
 from proactive.settings import Settings
 from proactive.sms import optouts
 from proactive.sms.backends import UNSUBSCRIBED, SendError, SmsBackend
@@ -141,6 +142,48 @@ class TokenBucket:
             self.at = now
             self.tokens -= 1
             return max(0.0, -self.tokens / self.rate)
+
+
+BUCKET = "sms"  # the one row of sms_send_rate
+
+
+class SharedBucket:
+    """The token bucket as a database row, for every worker process at once: each `take`
+    refills it by the time passed on the database's clock, takes a token under a row lock and
+    returns how long to wait before using it. PostgreSQL only."""
+
+    def __init__(self, engine: Engine, rate: float, burst: float | None = None) -> None:
+        self.engine = engine
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+
+    def take(self) -> float:
+        if self.rate <= 0:
+            return 0.0
+        with self.engine.begin() as conn:
+            now: dt.datetime = conn.execute(select(func.clock_timestamp())).scalar_one()
+            conn.execute(
+                postgresql.insert(SendRate)
+                .values(name=BUCKET, tokens=self.capacity, at=now)
+                .on_conflict_do_nothing()
+            )
+            mine = select(SendRate.tokens, SendRate.at).where(SendRate.name == BUCKET)
+            row = conn.execute(mine.with_for_update()).one()
+            elapsed = max(0.0, (now - row.at).total_seconds())
+            tokens: float = min(self.capacity, float(row.tokens) + elapsed * self.rate) - 1.0
+            conn.execute(
+                update(SendRate)
+                .where(SendRate.name == BUCKET)
+                .values(tokens=tokens, at=max(now, row.at))
+            )
+        return max(0.0, -tokens / self.rate)
+
+
+def bucket_for(engine: Engine, rate: float, workers: int) -> TokenBucket | SharedBucket:
+    """The bucket PROACTIVE_SMS_RATE is drawn from: shared by all processes on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        return SharedBucket(engine, rate)
+    return TokenBucket(rate / workers)
 
 
 # -- step 1: claim
@@ -274,7 +317,7 @@ class Sender:
     rng: random.Random
     callback_url: str | None = None
     quiet_hours: str = ""
-    bucket: TokenBucket | None = None
+    bucket: TokenBucket | SharedBucket | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set: stop between sends
 
     def send_claimed(self, ids: Sequence[int]) -> Counter[str]:
@@ -517,7 +560,7 @@ def run_worker(
     stop: threading.Event,
     *,
     workers: int = 1,
-    bucket: TokenBucket | None = None,
+    bucket: TokenBucket | SharedBucket | None = None,
     batch: int = 10,
     idle_seconds: float = 1.0,
     rng: random.Random | None = None,
@@ -535,7 +578,7 @@ def run_worker(
         rng or random.Random(),
         callback_url=callback,
         quiet_hours=settings.quiet_hours,
-        bucket=bucket or TokenBucket(float(settings.sms_rate) / workers),
+        bucket=bucket or bucket_for(engine, float(settings.sms_rate), workers),
         stop=stop,
     )
     cap = int(settings.sms_daily_cap)

@@ -24,7 +24,9 @@ from proactive.sms.sender import (
     INTERRUPTED_REASON,
     MAYBE_SENT_WAIT,
     Sender,
+    SharedBucket,
     TokenBucket,
+    bucket_for,
     claim,
     reconcile,
     refresh,
@@ -476,3 +478,15 @@ def test_a_send_error_during_the_look_up_is_a_retry(
     after = row(engine, later)
     assert (after.status, after.attempts) == (QUEUED, 2)
     assert after.error_code in {"refused", "connection"}
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("bare_engine", ["postgresql"], indirect=True)
+def test_the_rate_is_shared_by_every_worker_process(engine: Engine) -> None:
+    """Two workers (two buckets, as two processes have) draw from one row: once the first has
+    used the burst, the second waits too."""
+    first, second = SharedBucket(engine, 0.5, burst=2), SharedBucket(engine, 0.5, burst=2)
+    assert [first.take(), first.take()] == [0.0, 0.0]
+    assert second.take() > 1.0  # about 2 s (one token every 2 s), less the moments passed
+    assert isinstance(bucket_for(engine, 5.0, 4), SharedBucket)
+    assert SharedBucket(engine, 0).take() == 0.0  # no limit
