@@ -19,6 +19,8 @@ from tests.conftest import PINNED_NOW
 from tests.integration.web.world import build
 
 runner = CliRunner()
+# the web tests' hand-built world plans deliveries without certificate rows: not a night's state
+pytestmark = pytest.mark.invariants_broken("hand-built world: tasks without certificates")
 
 
 @pytest.fixture
