@@ -39,7 +39,10 @@ def browser(engine: Engine, key_dir: Path) -> Browser:
     return browser
 
 
-def test_a_genuine_payload_is_valid_with_the_holder_masked(browser: Browser, key_dir: Path) -> None:
+def test_a_genuine_payload_is_valid_with_the_holder_masked(
+    browser: Browser, key_dir: Path, engine: Engine
+) -> None:
+    register(engine, "active")
     answer = browser.post("/verify", {"payload": payload(key_dir)})
     assert answer.status_code == 200
     assert "有效" in answer.text and "证书真实有效" in answer.text
@@ -63,7 +66,8 @@ def test_a_tampered_payload_is_invalid_and_shows_nothing_of_it(
     assert "无法识别二维码内容（unreadable）" in junk.text
 
 
-def test_a_revoked_certificate_is_invalid(browser: Browser, key_dir: Path, engine: Engine) -> None:
+def register(engine: Engine, status: str) -> None:
+    """The register's row for CLAIMS' number, issued to the payload's holder."""
     with Session(engine) as s, s.begin():
         case = Case(
             id_number="330108196611251234",
@@ -86,18 +90,31 @@ def test_a_revoked_certificate_is_invalid(browser: Browser, key_dir: Path, engin
                 serial=1,
                 issued_on=CLAIMS.issued_on,
                 issuing_office="滨江区",
-                status="revoked",
-                revoked_at=PINNED_NOW,
-                revoked_reason="lost",
+                status=status,
+                revoked_at=PINNED_NOW if status == "revoked" else None,
+                revoked_reason="lost" if status == "revoked" else "",
                 created_at=PINNED_NOW,
                 updated_at=PINNED_NOW,
             )
         )
+
+
+def test_a_revoked_certificate_is_invalid(browser: Browser, key_dir: Path, engine: Engine) -> None:
+    register(engine, "revoked")
     answer = browser.post("/verify", {"payload": payload(key_dir)})
     assert answer.status_code == 422 and "证书已作废" in answer.text and "revoked" in answer.text
 
 
-def test_a_photo_of_the_qr_code_is_read_on_the_server(browser: Browser, key_dir: Path) -> None:
+def test_a_number_the_register_lacks_is_invalid(browser: Browser, key_dir: Path) -> None:
+    """A PDF signed for a number whose issuing never committed (an orphan) is not valid."""
+    answer = browser.post("/verify", {"payload": payload(key_dir)})
+    assert answer.status_code == 422 and "登记簿中没有此证号" in answer.text
+
+
+def test_a_photo_of_the_qr_code_is_read_on_the_server(
+    browser: Browser, key_dir: Path, engine: Engine
+) -> None:
+    register(engine, "active")
     uri = render.qr_data_uri(payload(key_dir))
     png = base64.b64decode(uri.split(",", 1)[1])
     answer = browser.request(
