@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from proactive.settings import ROOT, Settings
+from proactive.errors import ProactiveError
+from proactive.settings import ROOT, Settings, SettingsError, safe_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -38,24 +39,52 @@ def today_shanghai() -> dt.date:
     return local_date(utc_now())
 
 
+class DatabaseUnreachable(ProactiveError):
+    """Cannot reach the database"""
+
+
 def engine(settings: Settings, migrate: bool = True) -> Engine:
+    """The database engine, migrated to head; DatabaseUnreachable (naming the URL without its
+    password) if it cannot be reached."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from proactive import db, logs
 
     logs.configure(settings.log_level)
     built = db.make_engine(settings.database_url)
-    if migrate and not db.at_head(built):
-        db.upgrade(built)
+    if migrate:
+        try:
+            if not db.at_head(built):
+                db.upgrade(built)
+        except (OperationalError, InterfaceError) as error:
+            built.dispose()
+            cause = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+            raise DatabaseUnreachable(f"{safe_url(settings.database_url)} ({cause})") from None
     return built
 
 
 def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:
-    """{'persons': {'身份证号': 'id_number', ...}, ...} from PROACTIVE_COLUMN_MAP, if set."""
+    """{'persons': {'身份证号': 'id_number', ...}, ...} from PROACTIVE_COLUMN_MAP, if set; a
+    SettingsError if the file is missing or is not TOML tables of column names."""
     if not settings.column_map:
         return {}
     import tomllib
 
-    with Path(settings.column_map).open("rb") as handle:
-        return tomllib.load(handle)
+    path = Path(settings.column_map)
+    where = f"PROACTIVE_COLUMN_MAP={str(path)!r}"
+    try:
+        with path.open("rb") as handle:
+            loaded = tomllib.load(handle)
+    except OSError as error:
+        raise SettingsError(f"{where}: {error.strerror or 'cannot be read'}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{where}: not TOML ({error})") from None
+    for table, names in loaded.items():
+        if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+            raise SettingsError(
+                f'{where}: expected [{table}] as a table of names, e.g. 身份证号 = "id_number"'
+            )
+    return loaded
 
 
 def programs() -> dict[str, Program]:

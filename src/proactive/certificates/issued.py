@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive.certificates import numbering, render, signing
+from proactive.certificates import numbering, reading, render, signing
 from proactive.certificates.issuing import Issuer, Produced, activate, drafts_for, produce
 from proactive.certificates.reasons import REASONS_ZH, ReissueReason
 from proactive.errors import ProactiveError
@@ -55,10 +55,11 @@ def list_certificates(
 
 
 def payload_of(source: str) -> str:
-    """The QR text itself, or read from the QR code of a certificate PDF."""
+    """Read from the QR code of a certificate file if `source` names one (whatever its
+    extension; "" if it cannot be read), else the QR text itself."""
     path = Path(source)
-    if source.lower().endswith(".pdf") and path.is_file():
-        return render.read_payload(path.read_bytes()) or ""
+    if len(source) < 4096 and path.is_file():
+        return reading.payload_of_file(path) or ""
     return source
 
 
@@ -83,10 +84,7 @@ def verify_payload(
 def payload_of_upload(data: bytes) -> str:
     """The QR text of an uploaded certificate PDF or photo; "" when none can be read."""
     if data.startswith(b"%PDF"):
-        try:
-            return render.read_payload(data) or ""
-        except Exception:  # a damaged or hostile PDF is simply unreadable
-            return ""
+        return reading.read_payload(data) or ""  # within reading's limits, never raises
     return render.read_image_payload(data)
 
 

@@ -21,7 +21,6 @@ import zxingcpp
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from lxml import etree
 from PIL import Image
-from pypdf import PdfReader
 from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Drawing
 from reportlab.pdfbase import pdfmetrics, ttfonts
@@ -159,18 +158,6 @@ def _convert(root: etree._Element) -> Drawing:
     if drawing is None:
         raise CertificateRenderError("the certificate template did not produce a drawing")
     return drawing
-
-
-def read_payload(pdf: bytes) -> str | None:
-    """The text of the first QR code found in the images of a PDF's first page, if any."""
-    reader = PdfReader(io.BytesIO(pdf))
-    if not reader.pages:
-        return None
-    for image in reader.pages[0].images:
-        found = zxingcpp.read_barcodes(image.image, formats=QR_ONLY)
-        if found:
-            return found[0].text
-    return None
 
 
 def read_image_payload(data: bytes) -> str:

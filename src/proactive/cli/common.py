@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from proactive import bootstrap
 from proactive.errors import ProactiveError
 from proactive.output import Format
+from proactive.settings import Settings
 
 err = Console(stderr=True)
 
@@ -21,8 +23,31 @@ DateOption = Annotated[
 ]
 
 
-def day_or_today(value: str | None) -> dt.date:
-    return dt.date.fromisoformat(value) if value else bootstrap.today_shanghai()
+class BadDate(ProactiveError):
+    """Not a date"""
+
+
+def day_or_today(value: str | None, option: str = "--date") -> dt.date:
+    """The date given as YYYY-MM-DD, or today in Shanghai; a BadDate names the option."""
+    if not value:
+        return bootstrap.today_shanghai()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadDate(f"{option} {value!r}: expected a real day as YYYY-MM-DD") from None
+
+
+class OneLineErrors(TyperGroup):
+    """The application's command group: settings are checked before any command runs, and a
+    ProactiveError from any command becomes `error: ...` and exit status 2, never a
+    traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            Settings.from_env()
+            return super().invoke(ctx)
+        except ProactiveError as error:
+            raise fail(error) from None
 
 
 def fail(error: ProactiveError) -> typer.Exit:

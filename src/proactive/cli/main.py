@@ -17,7 +17,15 @@ from proactive.cli import certificates as cli_certificates
 from proactive.cli import field as cli_field
 from proactive.cli import sms as cli_sms
 from proactive.cli import users as cli_users
-from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, err, fail
+from proactive.cli.common import (
+    DateOption,
+    FormatOption,
+    OneLineErrors,
+    UnmaskedOption,
+    day_or_today,
+    err,
+    fail,
+)
 from proactive.errors import ProactiveError
 from proactive.output import Format, render
 from proactive.settings import Settings
@@ -28,7 +36,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 app = typer.Typer(
-    help="proactive: community services that come to the resident.", no_args_is_help=True
+    cls=OneLineErrors,
+    help="proactive: community services that come to the resident.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
@@ -93,7 +103,7 @@ def synth_command(
     """Write a synthetic Binjiang extract."""
     from proactive.demo import synth
 
-    as_of = dt.date.fromisoformat(date) if date else bootstrap.today_shanghai()
+    as_of = day_or_today(date)
     options = synth.SynthOptions(residents=residents, seed=seed, as_of=as_of, turning_60=turning_60)
     counts = synth.write_extract(out, options)
     print(

@@ -139,7 +139,7 @@ def test_certificates_list_verify_and_reissue(env: dict[str, str], tmp_path: Pat
     verdict = invoke(env, "certificates", "verify", listed["pdf_path"])
     assert verdict.startswith("有效 valid") and listed["certificate_no"] in verdict
     assert "王*" in verdict and BIRTHDAY not in verdict
-    from proactive.certificates.render import read_payload
+    from proactive.certificates.reading import read_payload
 
     payload = read_payload(Path(listed["pdf_path"]).read_bytes())
     assert payload is not None

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from reportlab.pdfbase import ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
+from proactive.certificates.reading import read_payload
 from proactive.certificates.render import (
     DEFAULT_FONT,
     CertificateView,
@@ -22,7 +23,6 @@ from proactive.certificates.render import (
     cn_date,
     fit_size,
     fix_to_unicode_cmap,
-    read_payload,
     wrap,
 )
 from proactive.settings import ROOT

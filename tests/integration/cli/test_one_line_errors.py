@@ -1,0 +1,150 @@
+"""Bad settings, bad dates and an unreachable database: one line `error: ...`, exit 2, and
+never a traceback, whichever command meets them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from proactive.cli.main import app
+from proactive.testing.hostile_pdfs import write_hostile_files
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
+    }
+
+
+def one_line_error(args: list[str], env: dict[str, str]) -> str:
+    """Run a command that must fail cleanly; return its one line."""
+    result = runner.invoke(app, args, env=env)
+    text = result.output
+    assert "Traceback" not in text, text
+    assert result.exit_code == 2, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), text
+    return lines[0]
+
+
+DATE_COMMANDS = [
+    ["run", "--date", "2026-02-30"],
+    ["explain", "110101196001011234", "--date", "2026-02-30"],
+    ["programs", "preview", "senior_certificate", "--date", "2026-02-30"],
+    ["tasks", "--date", "2026-02-30"],
+    ["coverage", "--date", "2026-02-30"],
+    ["forecast", "--date", "2026-02-30"],
+    ["synth", "--out", "x", "--date", "2026-02-30"],
+]
+
+
+@pytest.mark.parametrize("args", DATE_COMMANDS, ids=lambda a: a[0])
+def test_impossible_date_is_one_line(args: list[str], env: dict[str, str]) -> None:
+    line = one_line_error(args, env)
+    assert "--date" in line and "2026-02-30" in line and "YYYY-MM-DD" in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PROACTIVE_QUIET_HOURS", "21-8", "HH:MM-HH:MM"),
+        ("PROACTIVE_LOG_LEVEL", "VERBOSE", "DEBUG, INFO, WARNING or ERROR"),
+        ("PROACTIVE_SMS_RATE", "fast", "a positive number"),
+        ("PROACTIVE_SMS_DAILY_CAP", "３", "a whole number"),
+        ("PROACTIVE_DISTRICT_CODE", "33010", "6 digits"),
+        ("PROACTIVE_SMS_BACKEND", "pigeon", "console or twilio"),
+        ("PROACTIVE_DATABASE_URL", "not a url", "SQLAlchemy URL"),
+    ],
+)
+def test_bad_setting_names_variable_and_form(
+    variable: str, value: str, expected: str, env: dict[str, str]
+) -> None:
+    line = one_line_error(["runs"], {**env, variable: value})
+    assert variable in line and expected in line
+
+
+def test_settings_are_checked_even_by_commands_without_a_database(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    line = one_line_error(
+        ["synth", "--out", str(tmp_path / "x")], {**env, "PROACTIVE_QUIET_HOURS": "21-8"}
+    )
+    assert "PROACTIVE_QUIET_HOURS" in line
+
+
+def test_missing_column_map_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    line = one_line_error(["run"], {**env, "PROACTIVE_COLUMN_MAP": str(missing)})
+    assert "PROACTIVE_COLUMN_MAP" in line and "nowhere.toml" in line
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["persons = [", "persons = 3", "[persons]\n身份证号 = 1\n", b"\xff\xfe".decode("latin-1")],
+    ids=["syntax", "not_a_table", "not_a_name", "bytes"],
+)
+def test_invalid_column_map_is_one_line(content: str, env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "map.toml"
+    path.write_text(content, encoding="utf-8")
+    line = one_line_error(["ingest", str(tmp_path)], {**env, "PROACTIVE_COLUMN_MAP": str(path)})
+    assert "PROACTIVE_COLUMN_MAP" in line
+
+
+def test_unreachable_postgresql_names_url_without_password(env: dict[str, str]) -> None:
+    url = "postgresql+psycopg://district:s3cret-pw@127.0.0.1:1/registry"
+    line = one_line_error(["runs"], {**env, "PROACTIVE_DATABASE_URL": url})
+    assert "s3cret-pw" not in line
+    assert "postgresql+psycopg://district:***@127.0.0.1:1/registry" in line
+
+
+def test_unreachable_sqlite_file_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/dir/x.db"
+    line = one_line_error(["cases"], {**env, "PROACTIVE_DATABASE_URL": url})
+    assert "x.db" in line
+
+
+def test_verify_from_another_directory_says_no_keys_found(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert (
+        runner.invoke(app, ["keys", "init"], env={**env, "PROACTIVE_KEY_DIR": "keys"}).exit_code
+        == 0
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    line = one_line_error(
+        ["certificates", "verify", "--offline", "PC1:ANYTHING"],
+        {**env, "PROACTIVE_KEY_DIR": "keys"},
+    )
+    assert f"no keys found in {elsewhere / 'keys'}" in line
+    assert "unknown_key" not in line
+
+
+def test_issuing_with_a_key_others_can_read_stops_with_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["keys", "init"], env=env).exit_code == 0
+    (tmp_path / "keys" / "district.key").chmod(0o644)
+    line = one_line_error(["run", "--date", "2026-11-25"], env)
+    assert "district.key" in line and "0644" in line
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "not_a_pdf", "content_bomb", "oversized"])
+def test_verify_of_a_hostile_file_says_unreadable(
+    kind: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["keys", "init"], env=env).exit_code == 0
+    genuine = b"%PDF-1.7\n" + b"0" * 4096
+    path = write_hostile_files(tmp_path / "hostile", genuine)[kind]
+    result = runner.invoke(app, ["certificates", "verify", "--offline", str(path)], env=env)
+    assert "Traceback" not in result.output
+    assert (result.exit_code, result.output) == (1, "无效 unreadable\n")

@@ -1,0 +1,77 @@
+"""Reading the QR back from a file someone hands in: anything but a certificate, however large,
+compressed or malformed, is simply unreadable (the time is measured in bench/verify_bench.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from proactive.certificates import keys, reading, signing
+from proactive.certificates.issued import payload_of, verify
+from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
+from proactive.settings import ROOT
+from proactive.testing.hostile_pdfs import write_hostile_files
+from tests.unit.certificates.test_render import PAYLOAD, TEMPLATE, VIEW
+
+KINDS = [
+    "empty",
+    "truncated",
+    "not_a_pdf",
+    "png_named_pdf",
+    "garbage_after_header",
+    "content_bomb",
+    "image_bomb",
+    "many_images",
+    "many_pages",
+    "oversized",
+]
+
+
+@pytest.fixture(scope="module")
+def genuine() -> bytes:
+    return Renderer(ROOT / "templates", Font.load(DEFAULT_FONT)).render(TEMPLATE, VIEW)
+
+
+@pytest.fixture(scope="module")
+def hostile(genuine: bytes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_hostile_files(tmp_path_factory.mktemp("hostile"), genuine)
+
+
+def test_a_genuine_certificate_still_reads(genuine: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "genuine.pdf"
+    path.write_bytes(genuine)
+    assert reading.payload_of_file(path) == PAYLOAD
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hostile_file_has_no_payload(kind: str, hostile: dict[str, Path]) -> None:
+    assert reading.payload_of_file(hostile[kind]) is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hostile_file_verifies_as_unreadable(
+    kind: str, hostile: dict[str, Path], tmp_path: Path
+) -> None:
+    keys.init(tmp_path / "keys")
+    result = verify(str(hostile[kind]), keys.public_keys(tmp_path / "keys"), None)
+    assert result.code == signing.UNREADABLE
+
+
+def test_oversized_file_is_not_read(
+    hostile: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_reading(_path: Path) -> bytes:
+        raise AssertionError("read a file above the size limit")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    assert reading.payload_of_file(hostile["oversized"]) is None
+
+
+def test_any_existing_file_is_read_as_a_file_whatever_its_name(
+    genuine: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "scan.PDF.download"
+    path.write_bytes(genuine)
+    assert payload_of(str(path)) == PAYLOAD
+    assert payload_of(PAYLOAD) == PAYLOAD  # not a file: the QR text itself
