@@ -19,7 +19,8 @@ VERSIONS = ROOT / "migrations" / "versions"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, **kwargs)
+    """An engine whose errors never quote the statement's parameters (ID numbers, names)."""
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -68,6 +68,8 @@ def _first_qr(reader: pypdf.PdfReader) -> str | None:
     if len(images) > MAX_IMAGES:
         return None
     for found in images:
+        if found.image is None:
+            continue
         width, height = found.image.size
         if width * height > MAX_IMAGE_PIXELS:
             return None
@@ -86,7 +88,8 @@ def _limits() -> Iterator[None]:
     pypdf_log = logging.getLogger("pypdf")
     pypdf_log.disabled = True  # its complaints about a broken file are not ours to print
     try:
-        with pypdf.apply_configuration(**_PDF_LIMITS), warnings.catch_warnings():
+        limited = pypdf.get_configuration().with_overwrites(**_PDF_LIMITS)
+        with pypdf.apply_configuration(limited), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     finally:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from proactive.certificates import issuing, revocation
 from proactive.errors import ProactiveError
 from proactive.field import plan_visits
+from proactive.masking import mask_numbers
 from proactive.models import IngestRun, Run
 from proactive.nightly import lock
 from proactive.programs import cancel, detect
@@ -165,7 +166,8 @@ def _run(
     except Exception as error:
         session.rollback()
         log.error(
-            "run.failed", extra={"run_id": run_id, "as_of": options.as_of, "error": repr(error)}
+            "run.failed",
+            extra={"run_id": run_id, "as_of": options.as_of, "error": mask_numbers(repr(error))},
         )
         if run_id is not None:
             _fail(engine, run_id, clock, error)
@@ -205,10 +207,16 @@ def _start(engine: Engine, as_of: dt.date, covered_from: dt.date, clock: Clock) 
         return int(run_id)
 
 
+def error_text(error: Exception) -> str:
+    """What `runs` keeps of a failure: the SQL parameters are hidden by the engine, and any ID or
+    phone number the database quotes (a duplicate key's DETAIL) is masked."""
+    return mask_numbers(f"{type(error).__name__}: {error}")
+
+
 def _fail(engine: Engine, run_id: int, clock: Callable[[], dt.datetime], error: Exception) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(Run)
             .where(Run.id == run_id)
-            .values(status="failed", finished_at=clock(), error=f"{type(error).__name__}: {error}")
+            .values(status="failed", finished_at=clock(), error=error_text(error))
         )

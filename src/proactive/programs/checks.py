@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from stdnum.cn import ric
 
+from proactive.masking import mask_name
 from proactive.registry.resident import HukouRecord, PermitRecord, Resident
 
 
@@ -81,7 +82,8 @@ def _alive(resident: Resident, _day: dt.date, _district: str) -> Outcome:
 def _name_consistent(resident: Resident, _day: dt.date, _district: str) -> Outcome:
     names = {r.name for r in resident.records}
     ok = len(names) <= 1
-    return Outcome(ok, "" if ok else "户籍与居住证登记的姓名不一致：" + "、".join(sorted(names)))
+    shown = "、".join(sorted(mask_name(n) for n in names))  # reasons are listed: no full names
+    return Outcome(ok, "" if ok else f"户籍与居住证登记的姓名不一致（{len(names)}种写法）：{shown}")
 
 
 def _reachable_contact(resident: Resident, _day: dt.date, _district: str) -> Outcome:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from proactive.masking import mask_id, mask_phone
+from proactive.masking import mask_address, mask_id, mask_name, mask_phone
 from proactive.models import RowIssue
 from proactive.registry.validate import REJECTED
 
@@ -25,6 +25,7 @@ COLUMNS = (
 )
 _ID_FIELDS = {"id_number"}
 _PHONE_FIELDS = {"mobile"}
+_PLACE_FILES = {"sites.csv"}  # a site's name is a place, not a person
 
 
 def list_issues(
@@ -49,20 +50,34 @@ def list_issues(
 def present(row: dict[str, Any], unmasked: bool) -> dict[str, Any]:
     raw = json.loads(row["raw"]) if row["raw"] else {}
     if not unmasked:
-        raw = {k: mask_value(k, v) for k, v in raw.items()}
+        raw = {k: mask_value(k, v, row["file"]) for k, v in raw.items()}
         if row["file"] in ("persons.csv", "residence_permits.csv"):
             row["record_key"] = mask_id(row["record_key"])
     row["raw"] = json.dumps(raw, ensure_ascii=False) if raw else ""
     return {c: row[c] for c in COLUMNS}
 
 
-def mask_value(column: str, value: str) -> str:
+def mask_value(column: str, value: str, file: str = "") -> str:
+    """A raw cell as lists and reports show it: ID and phone numbers, people's names and
+    addresses masked."""
     if column in _ID_FIELDS:
         return mask_id(value)
     if column in _PHONE_FIELDS:
         return mask_phone(value)
-    if column == "fields":  # an unparsed line: mask anything long and digit-like
-        return ",".join(
-            mask_id(v) if sum(ch.isdigit() for ch in v) >= 11 else v for v in value.split(",")
-        )
+    if column == "name" and file not in _PLACE_FILES:
+        return mask_name(value)
+    if column == "address":
+        return mask_address(value)
+    if column == "fields":  # an unparsed line: which cell is what is unknown, mask them all
+        return ",".join(_mask_unknown(v) for v in value.split(","))
     return value
+
+
+def _mask_unknown(cell: str) -> str:
+    """A cell of an unparsed line: long numbers as ID numbers, text with CJK characters (a name
+    or an address) as a name."""
+    if sum(ch.isdigit() for ch in cell) >= 11:
+        return mask_id(cell)
+    if any("\u3400" <= ch <= "\u9fff" or ch >= "\U00020000" for ch in cell):
+        return mask_name(cell)
+    return cell

@@ -104,7 +104,7 @@ def _issues(
     picked = raw if mask is None else raw[np.asarray(mask, dtype=bool)]
     if picked.empty:
         return []
-    data_columns = [c for c in picked.columns if c not in META]
+    data_columns = [c for c in picked.columns if not c.startswith("_")]  # ours: _line, _key…
     with_raw = severity == REJECTED
     return [
         Finding(

@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from proactive.masking import mask_phone
+from proactive.masking import mask_numbers, mask_phone
 from proactive.models import Message, OptOut, SendRate
 from proactive.settings import Settings
 from proactive.sms import optouts
@@ -410,7 +410,7 @@ class Sender:
         values: dict[str, object] = {
             "attempts": attempts,
             "error_code": error.code,
-            "reason": error.message[:500],
+            "reason": mask_numbers(error.message)[:500],  # providers quote the number
             "updated_at": now,
         }
         retry = error.retryable and attempts < MAX_ATTEMPTS

@@ -379,3 +379,31 @@ def test_each_verification_check_on_the_database(
         case = conn.execute(select(Case)).one()
     assert case.status == status
     assert words in case.reason
+
+
+def test_a_database_error_is_stored_without_id_numbers(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proactive.bootstrap import engine as configured_engine
+    from proactive.programs import case_queries, detect
+    from proactive.settings import Settings
+
+    row = senior(1, "1966-11-25")
+    load(engine, tmp_path / "x", [row])
+    insert = text("INSERT INTO cases (id_number, program) VALUES (:id_number, :program)")
+
+    def failing(session: Any, _context: Any) -> Any:  # a constraint the statement breaks
+        session.execute(insert, {"id_number": row["id_number"], "program": "x" * 5})
+
+    monkeypatch.setattr(detect, "open_cases", failing)
+    with pytest.raises(DatabaseError):
+        run(engine, D(2026, 11, 25))
+    with engine.connect() as conn:
+        (stored,) = conn.execute(select(Run.error)).scalars().all()
+    assert "IntegrityError" in stored
+    assert row["id_number"] not in stored
+    listed = repr(case_queries.list_runs(engine))
+    assert row["id_number"] not in listed
+    assert configured_engine(
+        Settings.from_env({"PROACTIVE_DATABASE_URL": "sqlite://"})
+    ).hide_parameters

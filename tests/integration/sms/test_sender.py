@@ -490,3 +490,25 @@ def test_the_rate_is_shared_by_every_worker_process(engine: Engine) -> None:
     assert second.take() > 1.0  # about 2 s (one token every 2 s), less the moments passed
     assert isinstance(bucket_for(engine, 5.0, 4), SharedBucket)
     assert SharedBucket(engine, 0).take() == 0.0  # no limit
+
+
+def test_twilio_error_texts_are_stored_without_the_number(
+    engine: Engine, backend: TwilioBackend, clock: Clock
+) -> None:
+    import json
+
+    from sqlalchemy.orm import Session
+
+    from proactive.sms.outbox import list_messages
+
+    malformed = message(engine, to="8613800138000")  # not E.164: Twilio quotes it back
+    test_number = message(engine, to="+15005550001")
+    assert work(engine, backend, clock) == {"failed": 2}
+    stored = [row(engine, malformed).reason, row(engine, test_number).reason]
+    assert stored == [
+        "Unable to create record: The 'To' number 861******8000 is not a valid phone number.",
+        "Unable to create record: The 'To' number +15*****0001 is not a valid phone number.",
+    ]
+    with Session(engine) as session:
+        listed = json.dumps(list_messages(session, None, unmasked=False), ensure_ascii=False)
+    assert "8613800138000" not in listed and "+15005550001" not in listed

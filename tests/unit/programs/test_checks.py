@@ -125,3 +125,11 @@ def test_state_machine_refuses_skipping_and_leaving_final_states() -> None:
     ]:
         with pytest.raises(case_states.InvalidTransition):
             case_states.check_transition(current, target)
+
+
+def test_name_mismatch_reason_holds_no_full_name() -> None:
+    mismatch = dataclasses.replace(GOOD, permit=dataclasses.replace(PERMIT, name="王方"))
+    detail = CHECKS["name_consistent"].run(mismatch, DAY, DISTRICT).detail
+    assert "姓名不一致" in detail
+    assert "王芳" not in detail and "王方" not in detail
+    assert "王*" in detail
