@@ -165,3 +165,12 @@ def worker(worker_id: str, site_id: str, role: str = "worker", capacity: int = 8
         "role": role,
         "daily_capacity": str(capacity),
     }
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI test: a SQLite file, keys and PDFs under tmp_path."""
+    return {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
+    }

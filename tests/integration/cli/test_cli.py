@@ -9,18 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from proactive.cli.main import app
-from tests.factories import person, write_extract
+from tests.factories import cli_env, person, write_extract
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
-    }
+    return cli_env(tmp_path)
 
 
 def test_ingest_prints_summary_and_writes_report(env: dict[str, str], tmp_path: Path) -> None:

@@ -10,17 +10,14 @@ from typer.testing import CliRunner
 
 from proactive.cli.main import app
 from proactive.testing.hostile_pdfs import write_hostile_files
+from tests.factories import cli_env
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
-    }
+    return cli_env(tmp_path)
 
 
 def one_line_error(args: list[str], env: dict[str, str]) -> str:
