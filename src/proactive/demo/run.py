@@ -31,6 +31,7 @@ from proactive.progress import counts_text
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
 from proactive.sms import outbox
+from proactive.sms.wording import mask_addressee
 from proactive.time import SHANGHAI, Clock, local_date
 
 
@@ -219,7 +220,7 @@ def messages_text(
         + (", ".join(f"{k}={v}" for k, v in sorted(totals.items())) or "nothing due")
     ]
     for message in sent[:3]:
-        text = bodies.get(int(str(message["message_id"])), "")
+        text = mask_addressee(bodies.get(int(str(message["message_id"])), ""))
         lines.append(f"  {message['to']} ({message['segments']} 条) {text}")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ opt residents out through the CLI as well as by SMS (see web.py).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -84,13 +85,15 @@ def list_all(session: Session) -> list[Entry]:
 
 def opt_out_by_sms(session: Session, number: str, now: dt.datetime) -> Added:
     """A reply asking to opt out: opt the number out and queue one confirmation. The
-    confirmation's key names the opt-out (number and time), so Twilio's retries of the reply
-    queue nothing more, while opting out again after a removal is confirmed again."""
+    confirmation's key names the opt-out (a digest of the number, and the time), so Twilio's
+    retries of the reply queue nothing more, while opting out again after a removal is
+    confirmed again."""
     added = add(session, number, "sms", "短信退订", now)
     entry = session.get(OptOut, added.number)
     assert entry is not None  # just added, or there already
     since = entry.created_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    _insert(session, confirmation(added.number, f"{CONFIRM_KIND}:{added.number}:{since}", now))
+    digest = hashlib.sha256(added.number.encode()).hexdigest()[:16]  # keys are no place for it
+    _insert(session, confirmation(added.number, f"{CONFIRM_KIND}:{digest}:{since}", now))
     return added
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
+from proactive.masking import mask_name
 from proactive.registry.resident import Resident
 from proactive.time import SHANGHAI
 
@@ -41,6 +43,11 @@ def greeting(resident: Resident, to: Recipient) -> tuple[str, str]:
     if to.own:
         return resident.name, "您"
     return "家属", f"您家人{resident.name[:1]}某某"
+
+
+def mask_addressee(body: str) -> str:
+    """A message as lists show it: the addressee's name masked (【滨江区民政】王**，您好！…)."""
+    return re.sub(r"(?<=】)([^，】]+)(?=，您好)", lambda m: mask_name(m.group()), body, count=1)
 
 
 def visit_date(day: dt.date) -> str:
