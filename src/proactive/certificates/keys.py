@@ -97,14 +97,20 @@ def signing_key(directory: Path) -> SigningKey:
 
 
 def public_keys(directory: Path) -> dict[bytes, bytes]:
-    """Every trusted public key in the directory, by key id; SigningKeyError if there is none
-    (so that a genuine certificate is never called `unknown_key` for want of keys)."""
+    """Every trusted public key in the directory, by key id (none if there is none)."""
     found: dict[bytes, bytes] = {}
     for path in sorted(directory.glob("*.pub")):
         key = serialization.load_pem_public_key(path.read_bytes())
         if isinstance(key, Ed25519PublicKey):
             raw = key.public_bytes(*_RAW)
             found[kid_of(raw)] = raw
+    return found
+
+
+def trusted_keys(directory: Path) -> dict[bytes, bytes]:
+    """The public keys, for a verification someone asked for: SigningKeyError if there is none,
+    so that a genuine certificate is never called `unknown_key` for want of keys."""
+    found = public_keys(directory)
     if not found:
         raise SigningKeyError(f"no keys found in {directory.absolute()} (PROACTIVE_KEY_DIR)")
     return found

@@ -68,7 +68,7 @@ def certificates_verify(
 
     settings = Settings.from_env()
     engine = None if offline else bootstrap.engine(settings)
-    result = issued.verify(source, keys.public_keys(Path(settings.key_dir)), engine)
+    result = issued.verify(source, keys.trusted_keys(Path(settings.key_dir)), engine)
     print(f"{'有效' if result.valid else '无效'} {result.code}")
     if result.claims is not None:
         c = result.claims

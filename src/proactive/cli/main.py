@@ -142,7 +142,7 @@ def demo_command(
             settings.district_code,
             bootstrap.issuer(settings),
             bootstrap.dispatcher(settings),
-            keys.public_keys(key_dir),
+            keys.trusted_keys(key_dir),
             functools.partial(_demo_sms, engine, settings, workdir / "sms.jsonl"),
         )
     )

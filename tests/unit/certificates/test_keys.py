@@ -61,10 +61,10 @@ def test_private_key_others_can_read_is_refused(tmp_path: Path, loose: int) -> N
 
 def test_no_public_keys_is_said_as_such(tmp_path: Path) -> None:
     with pytest.raises(keys.SigningKeyError, match=f"no keys found in {tmp_path / 'none'}"):
-        keys.public_keys(tmp_path / "none")
+        keys.trusted_keys(tmp_path / "none")
     (tmp_path / "empty").mkdir()
     with pytest.raises(keys.SigningKeyError, match="no keys found in"):
-        keys.public_keys(tmp_path / "empty")
+        keys.trusted_keys(tmp_path / "empty")
 
 
 def test_messages_name_the_directory_absolutely(
@@ -72,6 +72,6 @@ def test_messages_name_the_directory_absolutely(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(keys.SigningKeyError, match=f"no keys found in {tmp_path / 'keys'}"):
-        keys.public_keys(Path("keys"))
+        keys.trusted_keys(Path("keys"))
     with pytest.raises(keys.SigningKeyError, match=f"no private key in {tmp_path / 'keys'}"):
         keys.signing_key(Path("keys"))
