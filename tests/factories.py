@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from stdnum.cn import ric
 
 from proactive.certificates import keys
@@ -14,6 +16,7 @@ from proactive.certificates.file_store import DirectoryStore
 from proactive.certificates.issuing import Issuer
 from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
 from proactive.demo.synth import HOUSEHOLD_COLUMNS, PERMIT_COLUMNS, PERSON_COLUMNS
+from proactive.models import Case, Task
 from proactive.settings import ROOT
 
 
@@ -174,3 +177,33 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
         "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
     }
+
+
+def scheduled_visit(
+    session: Session, id_number: str, at: dt.datetime, day: dt.date, **task: Any
+) -> Task:
+    """A scheduled senior-certificate case with its planned delivery on `day` (due 15 days
+    later), written straight into the tables; `task` overrides the visit's columns."""
+    case = Case(
+        id_number=id_number,
+        program="senior_certificate",
+        status="scheduled",
+        eligible_on=dt.date(2026, 11, 25),
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(case)
+    session.flush()
+    fields: dict[str, Any] = {
+        "attempt": 1,
+        "kind": "delivery",
+        "program": case.program,
+        "status": "planned",
+        "due_on": day + dt.timedelta(days=15),
+        "created_at": at,
+        "updated_at": at,
+    } | task
+    visit = Task(case_id=case.id, id_number=id_number, day=day, **fields)
+    session.add(visit)
+    session.flush()
+    return visit

@@ -16,11 +16,11 @@ from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
 from proactive.masking import mask_phone
-from proactive.models import Case, Message, OptOut, Task
+from proactive.models import Message, OptOut, Task
 from proactive.settings import Settings
 from proactive.sms import optouts
 from proactive.web import app as web
-from tests.factories import make_id
+from tests.factories import make_id, scheduled_visit
 
 TOKEN = "twilio-auth-token"
 PUBLIC = "https://proactive.example.gov.cn"
@@ -84,34 +84,18 @@ def twilio(engine: Engine) -> Twilio:
 def seed(engine: Engine, task_status: str = "planned") -> None:
     """A case with a planned visit, and the message about it: sent to NUMBER as SM1."""
     with Session(engine) as session, session.begin():
-        case = Case(
-            id_number=make_id(),
-            program="senior_certificate",
-            status="scheduled",
-            eligible_on=dt.date(2026, 11, 25),
-            created_at=START,
-            updated_at=START,
-        )
-        session.add(case)
-        session.flush()
-        task = Task(
-            case_id=case.id,
-            attempt=1,
-            kind="delivery",
-            id_number=case.id_number,
-            program=case.program,
+        task = scheduled_visit(
+            session,
+            make_id(),
+            START,
+            dt.date(2026, 11, 5),
             site_id="S1",
             worker_id="W1",
-            day=dt.date(2026, 11, 5),
             status=task_status,
             due_on=dt.date(2026, 12, 25),
             code="1234",
-            created_at=START,
-            updated_at=START,
         )
-        session.add(task)
-        session.flush()
-        session.add(message(f"{case.id}:scheduled:1", case.id, task.id, "queued", "SM1"))
+        session.add(message(f"{task.case_id}:scheduled:1", task.case_id, task.id, "queued", "SM1"))
 
 
 def message(key: str, case_id: int | None, task_id: int | None, status: str, sid: str) -> Message:

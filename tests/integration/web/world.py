@@ -16,12 +16,12 @@ from starlette.applications import Starlette
 
 from proactive.accounts import users
 from proactive.accounts.roles import Role
-from proactive.models import Case, Household, Person, Site, SocialWorker, Task
+from proactive.models import Household, Person, Site, SocialWorker
 from proactive.settings import Settings
 from proactive.time import Clock
 from proactive.web import app as web
 from tests.conftest import PINNED_NOW
-from tests.factories import make_id
+from tests.factories import make_id, scheduled_visit
 
 TODAY = dt.date(2026, 11, 26)  # PINNED_NOW in Shanghai
 PASSWORD = "田野里的好日子2026"
@@ -126,36 +126,18 @@ def _visit(s: Session, n: int, worker_id: str, site_id: str, day: dt.date, now: 
             **tracked(),
         )
     )
-    case = Case(
-        id_number=id_number,
-        program="senior_certificate",
-        status="scheduled",
-        eligible_on=dt.date(2026, 11, 25),
-        created_at=now,
-        updated_at=now,
-    )
-    s.add(case)
-    s.flush()
-    task = Task(
-        case_id=case.id,
-        attempt=1,
-        kind="delivery",
-        id_number=id_number,
-        program="senior_certificate",
+    task = scheduled_visit(
+        s,
+        id_number,
+        now,
+        day,
         certificate_no=f"浙老优330108-2026-{n:06d}",
         site_id=site_id,
         worker_id=worker_id,
-        day=day,
         stop=n,
         window="09:00–10:00",
-        status="planned",
-        due_on=day + dt.timedelta(days=15),
         code=CODE,
-        created_at=now,
-        updated_at=now,
     )
-    s.add(task)
-    s.flush()
     return task.id
 
 
