@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 import pypdf
 import zxingcpp
 from PIL import Image
+from pypdf.generic import NameObject
 
 MAX_FILE_BYTES = 2_000_000  # a certificate is ~32 KB
 MAX_PAGES = 4
@@ -22,6 +24,7 @@ MAX_IMAGES = 8  # on the first page
 MAX_IMAGE_PIXELS = 4_000_000  # the QR is 260 × 260
 MAX_DECODED_BYTES = 16_000_000  # any one stream, inflated
 QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+SPLIT_A85_END = re.compile(rb"~\s+>")  # an ASCII85 end marker with white space inside
 
 _PDF_LIMITS = {
     name: MAX_DECODED_BYTES
@@ -64,7 +67,9 @@ def read_payload(pdf: bytes) -> str | None:
 def _first_qr(reader: pypdf.PdfReader) -> str | None:
     if not 0 < len(reader.pages) <= MAX_PAGES:
         return None
-    images = reader.pages[0].images
+    page = reader.pages[0]
+    _join_split_end_markers(page)
+    images = page.images
     if len(images) > MAX_IMAGES:
         return None
     for found in images:
@@ -77,6 +82,20 @@ def _first_qr(reader: pypdf.PdfReader) -> str | None:
         if codes:
             return str(codes[0].text)
     return None
+
+
+def _join_split_end_markers(page: pypdf.PageObject) -> None:
+    """ReportLab writes a certificate's QR as an inline image in ASCII85, wrapped every 64
+    characters, so about one certificate in a hundred has its end marker split as `~`, line
+    break, `>`; that is valid PDF (ASCII85 skips white space), but pypdf 7.1's inline-image
+    parser then fails. The page's content, as read here (never written back), gets it joined."""
+    contents = page.get_contents()
+    if contents is None:
+        return
+    data = contents.get_data()
+    if SPLIT_A85_END.search(data):
+        contents.set_data(SPLIT_A85_END.sub(b"~>", data))
+        page[NameObject("/Contents")] = contents
 
 
 @contextmanager

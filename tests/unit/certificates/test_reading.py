@@ -3,8 +3,10 @@ compressed or malformed, is simply unreadable (the time is measured in bench/ver
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from proactive.certificates import keys, reading, signing
@@ -42,6 +44,23 @@ def test_a_genuine_certificate_still_reads(genuine: bytes, tmp_path: Path) -> No
     path = tmp_path / "genuine.pdf"
     path.write_bytes(genuine)
     assert reading.payload_of_file(path) == PAYLOAD
+
+
+def test_a_certificate_whose_qr_end_marker_is_split_by_a_line_break_reads(genuine: bytes) -> None:
+    """ReportLab wraps an inline image's ASCII85 data every 64 characters, so about one
+    certificate in a hundred ends its QR image with `~` and `>` on two lines (valid PDF: ASCII85
+    ignores white space); pypdf 7.1 then fails with "Unexpected end of stream"."""
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(genuine)))
+    page = writer.pages[0]
+    contents = page.get_contents()
+    assert contents is not None and contents.get_data().count(b"~>") == 1
+    contents.set_data(contents.get_data().replace(b"~>", b"~\n>"))
+    page.replace_contents(contents)
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(pypdf.errors.PdfReadError):  # what pypdf alone does with it
+        list(pypdf.PdfReader(io.BytesIO(out.getvalue())).pages[0].images)
+    assert reading.read_payload(out.getvalue()) == PAYLOAD
 
 
 @pytest.mark.parametrize("kind", KINDS)
