@@ -19,3 +19,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def local_date(moment: dt.datetime) -> dt.date:
     """The calendar day in Shanghai at `moment`."""
     return moment.astimezone(SHANGHAI).date()
+
+
+def local_text(moment: dt.datetime | None) -> str:
+    """An aware moment as Shanghai wall time, `2026-11-25 02:00:03`; "" for none."""
+    return "" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -181,7 +181,7 @@ def run_command(
     """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
     → verify → issue → dispatch → queue SMS."""
     from proactive.cli import progress
-    from proactive.demo import run as demo
+    from proactive.nightly.run import summary_text
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
@@ -191,7 +191,7 @@ def run_command(
             result = bootstrap.run_night(settings, engine, options, bootstrap.utc_now, shown)
     except ProactiveError as error:
         raise fail(error) from error
-    print(demo.run_text(result))
+    print(summary_text(result))
 
 
 @app.command("doctor")
@@ -215,12 +215,10 @@ def doctor_command() -> None:
 @app.command("runs")
 def runs_command(fmt: FormatOption = Format.table) -> None:
     """List past nightly runs."""
-    from proactive.programs import case_queries
+    from proactive.nightly import history
 
     engine = bootstrap.engine(Settings.from_env())
-    print(
-        render(case_queries.list_runs(engine), case_queries.RUN_COLUMNS, fmt, title="runs"), end=""
-    )
+    print(render(history.list_runs(engine), history.COLUMNS, fmt, title="runs"), end="")
 
 
 @app.command("cases")
@@ -364,8 +362,8 @@ def review_reject(case_id: int, user: UserOption, why: WhyOption) -> None:
 @app.command("schedule")
 def schedule_command() -> None:
     """Run the nightly schedule (jobs/schedule.toml) in the foreground with APScheduler."""
-    from proactive.demo import run as demo
     from proactive.nightly import schedule
+    from proactive.nightly.run import summary_text
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
@@ -374,7 +372,7 @@ def schedule_command() -> None:
 
     def job() -> None:
         try:
-            print(demo.run_text(night()), flush=True)
+            print(summary_text(night()), flush=True)
         except ProactiveError as error:
             err.print(f"run skipped: {error}", markup=False)
 

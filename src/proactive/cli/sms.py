@@ -13,6 +13,7 @@ from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.output import Format, render
 from proactive.settings import Settings
+from proactive.time import local_text
 
 sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
 optout_app = typer.Typer(help="Numbers that get no SMS: for the hotline and site staff.")
@@ -121,7 +122,6 @@ def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
     """Opted-out numbers (masked unless --unmasked)."""
     from sqlalchemy.orm import Session
 
-    from proactive.programs import case_queries
     from proactive.sms import optouts
 
     engine = bootstrap.engine(Settings.from_env())
@@ -132,7 +132,7 @@ def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
             "number": e.number if unmasked else mask_phone(e.number),
             "source": e.source,
             "note": e.note,
-            "created_at": case_queries.local(e.created_at),
+            "created_at": local_text(e.created_at),
         }
         for e in entries
     ]

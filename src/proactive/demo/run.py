@@ -27,7 +27,6 @@ from proactive.nightly import run as nightly
 from proactive.nightly.lock import RunLocked
 from proactive.programs import case_queries
 from proactive.programs.catalog import Program
-from proactive.progress import counts_text
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
 from proactive.sms import outbox
@@ -54,7 +53,7 @@ def run(
     where = report.write_report(summary, workdir / "reports")
     try:
         options = nightly.RunOptions(as_of=as_of)
-        night = run_text(
+        night = nightly.summary_text(
             nightly.run_nightly(engine, programs, options, clock, district, issuer, dispatcher)
         )
     except RunLocked as error:
@@ -102,14 +101,6 @@ def people_by_street(engine: Engine) -> str:
         lines.append(
             f"  {street.name:<6} {hukou.get(street.code, 0):>8} {permits.get(street.code, 0):>8}"
         )
-    return "\n".join(lines)
-
-
-def run_text(result: nightly.RunReport) -> str:
-    kind = "dry run (nothing written)" if result.dry_run else f"run {result.run_id}"
-    lines = [f"nightly {kind} for {result.as_of}: birthdays from {result.covered_from}"]
-    for stage, figures in result.stages.items():
-        lines.append(f"  {stage:<8} {counts_text(figures)}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import functools
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from xhtml2pdf import pisa
@@ -16,6 +15,7 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from proactive.certificates.render import DEFAULT_FONT, cn_date, fix_to_unicode_cmap
 from proactive.errors import ProactiveError
+from proactive.field.task_lines import TaskLine, TaskSheet
 from proactive.field.task_states import DONE, FAILED, WITHDRAWN
 from proactive.settings import ROOT
 
@@ -31,40 +31,6 @@ STATUS_NOTES = {DONE: "已完成", FAILED: "上次未成功", WITHDRAWN: "已撤
 
 class TaskSheetRenderError(ProactiveError):
     """The task sheet could not be converted to PDF"""
-
-
-@dataclass(frozen=True)
-class TaskLine:
-    """One stop of a worker's route: whom to visit, when, and what to do there."""
-
-    task_id: int
-    stop: int  # 1-based position on the route
-    window: str  # e.g. "09:00–10:00"
-    resident: str  # name (may contain 𠮷)
-    id_number: str  # already masked (330108********1234) unless the user asked --unmasked
-    address: str
-    phone: str  # masked or full, or "" when the resident has no reachable phone
-    program: str  # program id, e.g. "senior_certificate"
-    task: str  # what to do, in Chinese: "送老年人优待证" / "高龄津贴上门核实" / "百岁老人走访"
-    deliver: str  # the certificate number to hand over, or "" for a visit
-    status: str  # planned | done | failed | withdrawn
-    outside_circle: bool
-    travel_minutes: float  # from the site to the home
-    attempt: int  # 1..3
-
-
-@dataclass(frozen=True)
-class TaskSheet:
-    """A worker's day: the site they start from and the stops in route order."""
-
-    day: dt.date
-    worker_id: str
-    worker_name: str
-    site_id: str
-    site_name: str
-    lines: tuple[TaskLine, ...]
-    route_metres: float  # the walk, site -> stops -> site
-    route_minutes: float
 
 
 def render_html(sheets: Sequence[TaskSheet], font_url: str | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive.field.sheets import TaskLine, TaskSheet
+from proactive.field.task_lines import TaskLine, TaskSheet
 from proactive.field.task_states import WITHDRAWN
 from proactive.masking import mask_id, mask_phone
 from proactive.models import Route, Site, SocialWorker, Task

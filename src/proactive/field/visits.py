@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from proactive.accounts import audit
 from proactive.accounts.roles import Actor, may_see
-from proactive.field.sheets import TaskLine
+from proactive.field.task_lines import TaskLine
 from proactive.field.task_lists import lines
 from proactive.field.task_states import WITHDRAWN
 from proactive.geo import Point, Walking

@@ -29,7 +29,7 @@ from proactive.nightly import lock
 from proactive.programs import cancel, detect
 from proactive.programs.catalog import Program
 from proactive.programs.stage import Stage, Window
-from proactive.progress import SILENT, Progress
+from proactive.progress import SILENT, Progress, counts_text
 from proactive.registry.ingest import IngestOptions, IngestSummary, ingest_on
 from proactive.time import Clock
 
@@ -58,6 +58,15 @@ class RunReport:
     dry_run: bool
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     ingest: IngestSummary | None = None
+
+
+def summary_text(result: RunReport) -> str:
+    """What a run did, a line a stage: what `proactive run`, the schedule and the demo print."""
+    kind = "dry run (nothing written)" if result.dry_run else f"run {result.run_id}"
+    lines = [f"nightly {kind} for {result.as_of}: birthdays from {result.covered_from}"]
+    for stage, figures in result.stages.items():
+        lines.append(f"  {stage:<8} {counts_text(figures)}")
+    return "\n".join(lines)
 
 
 def run_nightly(

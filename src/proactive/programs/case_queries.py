@@ -1,8 +1,7 @@
-"""Read-side use cases: cases, runs, one person's story. Masked unless asked."""
+"""Read-side use cases: cases, one person's story. Masked unless asked."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -10,25 +9,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from proactive.masking import mask_id
-from proactive.models import Case, Run
+from proactive.models import Case
 from proactive.programs import casebook
-from proactive.time import SHANGHAI
+from proactive.time import local_text
 
 CASE_COLUMNS = ("case_id", "id_number", "program", "status", "eligible_on", "reason", "updated_at")
-RUN_COLUMNS = (
-    "run_id",
-    "as_of",
-    "covered_from",
-    "status",
-    "started_at",
-    "finished_at",
-    "stats",
-    "error",
-)
-
-
-def local(moment: dt.datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def case_record(case: Case, unmasked: bool) -> dict[str, Any]:
@@ -39,7 +24,7 @@ def case_record(case: Case, unmasked: bool) -> dict[str, Any]:
         "status": case.status,
         "eligible_on": case.eligible_on.isoformat(),
         "reason": case.reason,
-        "updated_at": local(case.updated_at),
+        "updated_at": local_text(case.updated_at),
     }
 
 
@@ -64,7 +49,7 @@ def case_detail(engine: Engine, case_id: int, unmasked: bool) -> dict[str, Any] 
         record["checks"] = json.loads(case.checks)
         record["events"] = [
             {
-                "at": local(e.at),
+                "at": local_text(e.at),
                 "actor": e.actor,
                 "from": e.from_status,
                 "to": e.to_status,
@@ -73,20 +58,3 @@ def case_detail(engine: Engine, case_id: int, unmasked: bool) -> dict[str, Any] 
             for e in casebook.events(session, case.id)
         ]
         return record
-
-
-def list_runs(engine: Engine) -> list[dict[str, Any]]:
-    with Session(engine) as session:
-        return [
-            {
-                "run_id": r.id,
-                "as_of": r.as_of.isoformat(),
-                "covered_from": r.covered_from.isoformat(),
-                "status": r.status,
-                "started_at": local(r.started_at),
-                "finished_at": local(r.finished_at),
-                "stats": r.stats,
-                "error": r.error,
-            }
-            for r in session.scalars(select(Run).order_by(Run.id))
-        ]

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from proactive.batching import chunks
 from proactive.masking import mask_phone
 from proactive.models import Message, OptOut, Site, SocialWorker, Task
-from proactive.programs.case_queries import local
 from proactive.programs.catalog import Program
 from proactive.registry.resident_reads import load_residents
 from proactive.sms import message_states
@@ -33,7 +32,7 @@ from proactive.sms.wording import (
     sendable_from,
     visit_date,
 )
-from proactive.time import local_date
+from proactive.time import local_date, local_text
 
 NO_PHONE = "无手机，请电话/上门联系"
 
@@ -177,7 +176,7 @@ def listing(message: Message, unmasked: bool) -> dict[str, object]:
         "addressee": message.addressee,
         "segments": message.segments,
         "status": message.status,
-        "not_before": local(message.not_before),  # Asia/Shanghai, as every list
+        "not_before": local_text(message.not_before),  # Asia/Shanghai, as every list
         "provider_sid": message.provider_sid,
         "error_code": message.error_code,
         "reason": message.reason,

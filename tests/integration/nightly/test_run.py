@@ -386,7 +386,8 @@ def test_a_database_error_is_stored_without_id_numbers(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from proactive.bootstrap import engine as configured_engine
-    from proactive.programs import case_queries, detect
+    from proactive.nightly import history
+    from proactive.programs import detect
     from proactive.settings import Settings
 
     row = senior(1, "1966-11-25")
@@ -403,7 +404,7 @@ def test_a_database_error_is_stored_without_id_numbers(
         (stored,) = conn.execute(select(Run.error)).scalars().all()
     assert "IntegrityError" in stored
     assert row["id_number"] not in stored
-    listed = repr(case_queries.list_runs(engine))
+    listed = repr(history.list_runs(engine))
     assert row["id_number"] not in listed
     assert configured_engine(
         Settings.from_env({"PROACTIVE_DATABASE_URL": "sqlite://"})

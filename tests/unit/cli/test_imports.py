@@ -39,18 +39,19 @@ HEAVY = (
 )
 
 PROBE = """
-import contextlib, json, sys
+import contextlib, io, json, sys
 from proactive.cli.main import app
 args = json.loads(sys.argv[1])
 if args:
-    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(None):
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
         app(args)
-print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)))
+print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _loaded(args: list[str]) -> set[str]:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+def loaded_modules(args: list[str], settings: dict[str, str] | None = None) -> set[str]:
+    """Every module a fresh interpreter holds after running `proactive ARGS` (output dropped)."""
+    env = {**os.environ, **(settings or {}), "PYTHONPATH": str(SRC)}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(args)],
         env=env,
@@ -61,11 +62,15 @@ def _loaded(args: list[str]) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+def packages(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
 @pytest.mark.parametrize(
     "args", [[], ["--help"], ["cases", "--help"], ["tasks", "--help"], ["sms", "--help"]]
 )
 def test_the_cli_loads_no_heavy_library(args: list[str]) -> None:
-    loaded = _loaded(args)
+    loaded = packages(loaded_modules(args))
     assert "typer" in loaded  # the probe saw the import
     assert sorted(loaded.intersection(HEAVY)) == []
 

@@ -15,14 +15,13 @@ from pypdf import PdfReader
 
 from proactive.field.sheets import (
     NO_PHONE,
-    TaskLine,
-    TaskSheet,
     cn_day,
     km,
     notes,
     render_html,
     render_pdf,
 )
+from proactive.field.task_lines import TaskLine, TaskSheet
 
 DAY = dt.date(2026, 11, 26)
 
