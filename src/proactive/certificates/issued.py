@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive.certificates import numbering, reading, render, signing
+from proactive.certificates import numbering, reading, signing
 from proactive.certificates.issuing import Issuer, Produced, activate, drafts_for, produce
 from proactive.certificates.reasons import REASONS_ZH, ReissueReason
 from proactive.errors import ProactiveError
@@ -82,10 +82,9 @@ def verify_payload(
 
 
 def payload_of_upload(data: bytes) -> str:
-    """The QR text of an uploaded certificate PDF or photo; "" when none can be read."""
-    if data.startswith(b"%PDF"):
-        return reading.read_payload(data) or ""  # within reading's limits, never raises
-    return render.read_image_payload(data)
+    """The QR text of an uploaded certificate PDF or photo; "" when none can be read;
+    reading.OverLimit (its message in Chinese) when the file breaks one of reading's limits."""
+    return reading.read_upload(data) or ""
 
 
 def reissue(

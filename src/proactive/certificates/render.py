@@ -34,7 +34,6 @@ from proactive.settings import ROOT
 DEFAULT_FONT = ROOT / "templates" / "fonts" / "NotoSansCJKsc-Proactive.ttf"
 QR_ERROR = "M"  # error correction level M: ~15% of the symbol may be damaged
 QR_SCALE = 4  # pixels per module in the embedded PNG
-QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 class CertificateRenderError(ProactiveError):
@@ -158,17 +157,6 @@ def _convert(root: etree._Element) -> Drawing:
     if drawing is None:
         raise CertificateRenderError("the certificate template did not produce a drawing")
     return drawing
-
-
-def read_image_payload(data: bytes) -> str:
-    """The text of the first QR code in a photo (PNG, JPEG, ...); "" when there is none."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            found = zxingcpp.read_barcodes(image.convert("L"), formats=QR_ONLY)
-    except Exception:  # not an image, or a damaged one
-        return ""
-    return found[0].text if found else ""
 
 
 def qr_data_uri(payload: str) -> str:

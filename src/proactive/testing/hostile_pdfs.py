@@ -1,9 +1,11 @@
 """Hostile files for `certificates verify`: empty, truncated, not a PDF, oversized, a
-decompression bomb (in the page's content and in an image), too many pages, too many images.
+decompression bomb (in the page's content and in an image), too many pages, too many images;
+and photos too large to decode (the web app's /verify takes photos of the QR code too).
 Shared by the tests and the verify benchmark."""
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -95,6 +97,22 @@ def many_pages(count: int = 5_000) -> bytes:
             b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count),
             *[page] * count,
         ]
+    )
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width × height grey pixels (its data is a few zeros)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1_000))
+        + chunk(b"IEND", b"")
     )
 
 

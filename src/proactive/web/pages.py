@@ -28,6 +28,7 @@ from proactive.accounts import audit, sign_in, tokens, users
 from proactive.accounts.roles import ROLE_ZH, Actor, Role, home_path, may_supervise
 from proactive.accounts.sign_in import Current, Refusal, SignedIn
 from proactive.certificates import issued, keys, signing
+from proactive.certificates.reading import MAX_FILE_BYTES, MAX_PHOTO_BYTES, OverLimit
 from proactive.certificates.signing import Verification
 from proactive.field import reports, supervision, visits
 from proactive.field.outcomes import TaskNotFound
@@ -42,6 +43,7 @@ from proactive.web.security import (
     CSRF_HEADER,
     FORM_COOKIE,
     SESSION_COOKIE,
+    capped,
     csrf_ok,
     form_token,
     set_cookie,
@@ -52,7 +54,12 @@ Handler = Callable[[Request, Current], Awaitable[Response]]
 SESSION_SECONDS = int(sign_in.SESSION_LENGTH.total_seconds())
 REVIEW_PAGE = 100  # cases shown at once, oldest first
 VERIFY_LIMIT = 20  # checks per client per minute
-MAX_UPLOAD = 5 * 1024 * 1024
+# a photo at reading's limit, with room for the form's other fields and its boundaries
+MAX_VERIFY_BODY = MAX_PHOTO_BYTES + 64 * 1024
+TOO_LARGE = (
+    f"文件过大（照片不超过 {MAX_PHOTO_BYTES >> 20} MB，"
+    f"证书 PDF 不超过 {MAX_FILE_BYTES // 1_000_000} MB）"
+)
 VERDICT_ZH = {
     signing.VALID: "证书真实有效",
     signing.REVOKED: "证书已作废（挂失、补发或注销）",
@@ -427,19 +434,23 @@ class FieldApp:
                 client = request.client.host if request.client else "unknown"
                 if not verify_limit.allow(client, self.clock()):
                     return HTMLResponse("查询过于频繁，请一分钟后再试", status_code=429)
-                async with request.form() as form:  # closes the uploaded file
+                body = await capped(request, MAX_VERIFY_BODY)
+                if body is None:
+                    return HTMLResponse(TOO_LARGE, status_code=413)
+                async with body.form(max_files=1, max_fields=8) as form:  # closes the file
                     given = str(form.get(CSRF_FIELD, ""))
                     payload = str(form.get("payload", "")).strip()
                     upload = form.get("file")
                     data = b""
                     if not payload and isinstance(upload, UploadFile):
-                        data = await upload.read(MAX_UPLOAD + 1)
+                        data = await upload.read()
                 if not csrf_ok(given, request.cookies.get(FORM_COOKIE, "")):
                     return HTMLResponse("请求已过期，请刷新页面后重试", status_code=403)
-                if len(data) > MAX_UPLOAD:
-                    return HTMLResponse("文件过大（最大 5 MB）", status_code=413)
                 if data:
-                    payload = await run_in_threadpool(issued.payload_of_upload, data)
+                    try:
+                        payload = await run_in_threadpool(issued.payload_of_upload, data)
+                    except OverLimit as error:
+                        return HTMLResponse(f"无法核验：{error.zh}", status_code=413)
                 result = await run_in_threadpool(
                     issued.verify_payload, payload, public_keys, self.engine
                 )

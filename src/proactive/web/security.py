@@ -86,3 +86,31 @@ def form_token(request: Request) -> str:
 
 def csrf_ok(given: str, expected: str) -> bool:
     return tokens.same(given, expected)
+
+
+async def capped(request: Request, limit: int) -> Request | None:
+    """The request with its body read, if the body is at most `limit` bytes; None as soon as
+    it is known to be larger (its Content-Length says so, or the bytes received pass the
+    limit), before the rest is read or a form is parsed. Starlette spools a form's files to
+    disk whatever their size, so an upload is capped here first."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, replay)

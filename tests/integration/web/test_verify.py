@@ -1,11 +1,15 @@
 """The public verification page in-process: a genuine QR (pasted, or in a photo) is 有效 with
 the holder masked; a tampered or foreign one is 无效 and shows nothing from its payload; a
-revoked number is 无效; the page is rate-limited and needs its form token."""
+revoked number is 无效; the page is rate-limited and needs its form token; an upload too large,
+too many pixels or a decompression bomb is refused in Chinese (413) before it is decoded, and a
+body over the cap before it is read."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from proactive.certificates import keys, render, signing
 from proactive.models import Case, Certificate
+from proactive.testing.hostile_pdfs import content_bomb, png_claiming
+from proactive.web.pages import MAX_VERIFY_BODY
 from tests.conftest import PINNED_NOW
 from tests.integration.web.world import Browser, make_app
 
@@ -137,3 +143,44 @@ def test_the_public_page_needs_its_form_token_and_is_rate_limited(
     for _ in range(19):  # 20 with the refused one: the limit is 20 a minute
         assert browser.post("/verify", {"payload": "x"}).status_code == 422
     assert browser.post("/verify", {"payload": "x"}).status_code == 429
+
+
+def upload(browser: Browser, name: str, data: bytes) -> tuple[float, str, int]:
+    """Post a file to /verify: the seconds it took, the answer's text and status."""
+    started = time.perf_counter()
+    answer = browser.request(
+        "POST", "/verify", data={"csrf": browser.csrf}, files={"file": (name, data, "image/png")}
+    )
+    return time.perf_counter() - started, answer.text, answer.status_code
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("huge.jpg", b"\xff\xd8" + b"0" * MAX_VERIFY_BODY, "文件过大（照片不超过 5 MB"),
+        ("bomb.png", png_claiming(100_000, 100_000), "图片像素过多"),
+        ("big.png", png_claiming(8_000, 8_000), "图片像素过多（8000×8000，最多 2500 万像素）"),
+        ("bomb.pdf", content_bomb(), "压缩炸弹"),
+    ],
+    ids=["over_the_body_cap", "pixel_bomb", "too_many_pixels", "pdf_bomb"],
+)
+def test_an_upload_over_a_limit_is_refused_in_chinese_at_once(
+    browser: Browser, name: str, data: bytes, said: str
+) -> None:
+    seconds, text, status = upload(browser, name, data)
+    assert status == 413 and said in text, text
+    assert seconds < 1.0
+
+
+def test_a_body_over_the_cap_is_not_read_to_its_end(browser: Browser) -> None:
+    """Sent without a Content-Length (chunked), the body is read only until it passes the cap."""
+    chunk, sent = b"0" * 65_536, []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(10 * MAX_VERIFY_BODY // len(chunk)):
+            sent.append(len(chunk))
+            yield chunk
+
+    answer = browser.request("POST", "/verify", content=endless())
+    assert answer.status_code == 413 and "文件过大" in answer.text
+    assert MAX_VERIFY_BODY < sum(sent) <= MAX_VERIFY_BODY + 2 * len(chunk)
