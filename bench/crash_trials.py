@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from proactive import bootstrap  # noqa: E402
+from proactive.certificates.file_store import DirectoryStore  # noqa: E402
 from proactive.demo import synth  # noqa: E402
 from proactive.models import Case, Certificate, Message, RunLock, Task  # noqa: E402
 from proactive.nightly import invariants  # noqa: E402
@@ -236,7 +237,10 @@ def _state(env: dict[str, str]) -> dict[str, Any]:
             ),
             "locks": conn.execute(select(RunLock.name)).scalars().all(),
             "doctor": [
-                v.line() for v in invariants.check_all(conn, Path(env["PROACTIVE_CERTIFICATE_DIR"]))
+                v.line()
+                for v in invariants.check_all(
+                    conn, DirectoryStore(Path(env["PROACTIVE_CERTIFICATE_DIR"]))
+                )
             ],
         }
     engine.dispose()

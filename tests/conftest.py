@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from proactive import bootstrap, db
 from proactive.accounts import passwords
 from proactive.certificates import keys
+from proactive.certificates.file_store import DirectoryStore, FileStore, open_store
 from proactive.certificates.issuing import Issuer
 from proactive.nightly import invariants
 from tests.factories import make_issuer
@@ -140,21 +141,25 @@ def invariants_after(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if target is None or request.node.get_closest_marker("invariants_broken"):
         return
-    engine, certificate_dir = target
+    engine, store = target
     with engine.connect() as conn:
-        found = invariants.check_all(conn, certificate_dir)
+        found = invariants.check_all(conn, store)
     if engine is not request.node.funcargs.get("engine"):
         engine.dispose()
     assert not found, "invariants broken:\n" + "\n".join(v.line() for v in found)
 
 
-def _scenario_target(request: pytest.FixtureRequest) -> tuple[Engine, Path] | None:
+def _scenario_target(request: pytest.FixtureRequest) -> tuple[Engine, FileStore] | None:
+    """The database and certificate store a scenario used: its `store` fixture or the
+    directory tmp_path/pdf with its `engine`; what its `env` names for a CLI test."""
     tmp = Path(request.getfixturevalue("tmp_path"))
     if "engine" in request.fixturenames:
-        return request.getfixturevalue("engine"), tmp / "pdf"
+        store = request.getfixturevalue("store") if "store" in request.fixturenames else None
+        return request.getfixturevalue("engine"), store or DirectoryStore(tmp / "pdf")
     if "env" in request.fixturenames:
         env = request.getfixturevalue("env")
         url = env.get("PROACTIVE_DATABASE_URL")
         if url:
-            return db.make_engine(url), Path(env.get("PROACTIVE_CERTIFICATE_DIR", tmp / "pdf"))
+            where = env.get("PROACTIVE_CERTIFICATE_DIR", str(tmp / "pdf"))
+            return db.make_engine(url), open_store(where, env.get("PROACTIVE_S3_ENDPOINT_URL", ""))
     return None

@@ -17,6 +17,7 @@ from proactive.settings import ROOT, Settings, SettingsError, safe_url
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from proactive.certificates.file_store import FileStore
     from proactive.certificates.issuing import Issuer
     from proactive.field.plan_visits import Dispatcher
     from proactive.nightly.run import RunOptions, RunReport
@@ -96,7 +97,6 @@ def programs() -> dict[str, Program]:
 def issuer(settings: Settings) -> Issuer:
     """Signing key, renderer and file store for issuing; fails clearly without a key."""
     from proactive.certificates import keys
-    from proactive.certificates.file_store import DirectoryStore
     from proactive.certificates.issuing import Issuer
     from proactive.certificates.render import DEFAULT_FONT, Font, Renderer
 
@@ -106,8 +106,15 @@ def issuer(settings: Settings) -> Issuer:
         key=keys.signing_key(Path(settings.key_dir)),
         renderer=Renderer(ROOT / "templates", font),
         glyphs=font,
-        store=DirectoryStore(Path(settings.certificate_dir)),
+        store=file_store(settings),
     )
+
+
+def file_store(settings: Settings) -> FileStore:
+    """Where certificate PDFs go: a directory, or S3-compatible object storage."""
+    from proactive.certificates.file_store import open_store
+
+    return open_store(settings.certificate_dir, settings.s3_endpoint_url)
 
 
 def dispatcher(settings: Settings) -> Dispatcher:

@@ -111,9 +111,17 @@ SETTINGS = (
     Setting(
         "PROACTIVE_CERTIFICATE_DIR",
         "certificates",
-        "Directory where certificate PDFs are stored (<program>/<year>/<number>.pdf).",
-        "a directory path",
-        _filled,
+        "Where certificate PDFs are stored (<program>/<year>/<number>.pdf): a directory, or "
+        "s3://bucket/prefix for S3-compatible object storage.",
+        "a directory path, or s3://bucket[/prefix]",
+        lambda v: _filled(v) and v.strip() not in ("s3://", "s3:///"),
+    ),
+    Setting(
+        "PROACTIVE_S3_ENDPOINT_URL",
+        "",
+        "Endpoint of the S3-compatible service (Aliyun OSS, MinIO, ...); empty for AWS.",
+        "an http:// or https:// URL, or empty",
+        lambda v: not v or re.match(r"https?://[^/\s]+", v) is not None,
     ),
     Setting(
         "PROACTIVE_DETOUR_FACTOR",
@@ -209,6 +217,7 @@ class Settings:
     log_level: str
     key_dir: str
     certificate_dir: str
+    s3_endpoint_url: str
     detour_factor: str
     walking_speed_kmh: str
     circle_minutes: str

@@ -203,7 +203,7 @@ def doctor_command() -> None:
 
     settings = Settings.from_env()
     with bootstrap.engine(settings).connect() as conn:
-        found = invariants.check_all(conn, Path(settings.certificate_dir))
+        found = invariants.check_all(conn, bootstrap.file_store(settings))
     for violation in found:
         print(violation.line())
     if found:

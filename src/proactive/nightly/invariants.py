@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from sqlalchemy import Connection, and_, func, select
 
 from proactive.certificates import numbering, signing
-from proactive.certificates.file_store import TEMPORARY_SUFFIX
+from proactive.certificates.file_store import TEMPORARY_SUFFIX, FileStore
 from proactive.field.task_states import PLANNED
 from proactive.masking import mask_id
 from proactive.models import Case, Certificate, Message, Task
@@ -50,11 +50,11 @@ class Violation:
         return f"{self.check}: {self.subject}: {self.problem}"
 
 
-def check_all(conn: Connection, certificate_dir: Path) -> list[Violation]:
+def check_all(conn: Connection, store: FileStore) -> list[Violation]:
     return [
         *check_cases(conn),
-        *check_certificates(conn),
-        *check_files(conn, certificate_dir),
+        *check_certificates(conn, store),
+        *check_files(conn, store),
         *check_messages(conn),
         *check_deliveries(conn),
     ]
@@ -83,7 +83,7 @@ def case_problem(status: str, planned: int) -> str:
     return f"{status} but {planned} live task(s)" if planned else ""
 
 
-def check_certificates(conn: Connection) -> Iterator[Violation]:
+def check_certificates(conn: Connection, store: FileStore) -> Iterator[Violation]:
     rows = conn.execute(
         select(
             Certificate.certificate_no,
@@ -95,35 +95,33 @@ def check_certificates(conn: Connection) -> Iterator[Violation]:
         .order_by(Certificate.id)
     )
     for number, path, sha256, payload in rows:
-        problem = certificate_problem(number, Path(path) if path else None, sha256, payload)
+        problem = certificate_problem(
+            number, path, store.read(path) if path else None, sha256, payload
+        )
         if problem:
             yield Violation("certificates", number, problem)
 
 
-def certificate_problem(number: str, path: Path | None, sha256: str, payload: str) -> str:
-    if path is None or not path.is_file():
+def certificate_problem(
+    number: str, path: str | None, pdf: bytes | None, sha256: str, payload: str
+) -> str:
+    if pdf is None:
         return f"PDF missing ({path})"
-    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+    if hashlib.sha256(pdf).hexdigest() != sha256:
         return f"PDF {path} differs from the one issued (SHA-256)"
     if signing.certificate_number(payload) != number:
         return "stored QR payload does not name this certificate"
     return ""
 
 
-def check_files(conn: Connection, certificate_dir: Path) -> Iterator[Violation]:
-    if not certificate_dir.is_dir():
-        return
-    recorded = {
-        Path(p).resolve() for p in conn.execute(select(Certificate.pdf_path)).scalars() if p
-    }
+def check_files(conn: Connection, store: FileStore) -> Iterator[Violation]:
+    recorded = set(conn.execute(select(Certificate.pdf_path)).scalars())
     numbers = set(conn.execute(select(Certificate.certificate_no)).scalars())
-    for path in sorted(certificate_dir.rglob("*")):
-        if not path.is_file():
-            continue
-        if path.name.endswith(TEMPORARY_SUFFIX):
-            yield Violation("files", str(path), "temporary file left by an interrupted write")
-        elif path.resolve() not in recorded and path.stem not in numbers:
-            yield Violation("files", str(path), "orphan PDF: no certificate has this number")
+    for location in store.locations():
+        if location.endswith(TEMPORARY_SUFFIX):
+            yield Violation("files", location, "temporary file left by an interrupted write")
+        elif location not in recorded and PurePosixPath(location).stem not in numbers:
+            yield Violation("files", location, "orphan PDF: no certificate has this number")
 
 
 def check_messages(conn: Connection) -> Iterator[Violation]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from proactive.certificates import issued as certificates
+from proactive.certificates.file_store import DirectoryStore
 from proactive.certificates.issuing import Issuer
 from proactive.field import outcomes, task_states
 from proactive.field.plan_visits import Dispatcher
@@ -454,7 +455,7 @@ def test_a_reissue_before_the_visit_puts_the_new_number_on_the_task(
         clock(),
     )
     with engine.connect() as conn:
-        found = invariants.check_all(conn, tmp_path / "pdf")
+        found = invariants.check_all(conn, DirectoryStore(tmp_path / "pdf"))
     assert [v.check for v in found] == ["tasks"]  # until a run (or the command) carries it
     run(engine, DAY + dt.timedelta(days=1), issuer)
     (after,) = tasks(engine)

@@ -33,6 +33,7 @@ HEAVY = (
     "PIL",
     "jinja2",
     "chinese_calendar",
+    "boto3",
     "apscheduler",
     "starlette",
     "uvicorn",
