@@ -49,4 +49,4 @@ def test_pure_modules_read_no_clock_and_no_file() -> None:
 def test_only_the_kernel_sits_at_the_top_of_the_package() -> None:
     top = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
     kernel = ["batching", "bootstrap", "db", "errors", "geo", "logs", "masking", "models"]
-    assert top == [*kernel, "output", "progress", "settings", "sqltypes", "time"]
+    assert top == [*kernel, "output", "processes", "progress", "settings", "sqltypes", "time"]

@@ -3,9 +3,11 @@ certificate's name only once its row is being marked active.
 
 `stage` prepares the bytes; `publish` puts them in place (inside the transaction that activates
 the row) and returns the location recorded in the row; `discard` drops them. A crash leaves at
-most a temporary file, which the next run removes (`remove_temporary`), or a final file whose
-row is still `pending` (the next run renders it again under the same number and replaces it);
-never a file without a row, never half a file.
+most a temporary file, which the next issuer on that machine removes (`remove_temporary`), or a
+final file whose row is still `pending` (the next run renders it again under the same number and
+replaces it); never a file without a row, never half a file. A temporary file's name says which
+process writes it (`.<number>.<pid>@<host>.<random>.part`), so several issuers can share a
+directory: one removes only what a dead process on its own machine left.
 
 Two stores: `DirectoryStore` here (the default: a directory, an atomic rename) and
 `certificates.object_store.S3Store` (S3-compatible object storage: a single PUT, which is
@@ -20,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from proactive import processes
 
 TEMPORARY_SUFFIX = ".part"
 S3_SCHEME = "s3://"
@@ -76,7 +80,7 @@ class DirectoryStore:
         target = self.root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.stem}.", suffix=TEMPORARY_SUFFIX
+            dir=target.parent, prefix=f".{target.stem}.{_writer()}.", suffix=TEMPORARY_SUFFIX
         )
         staged = StagedPath(Path(temporary), target)
         try:
@@ -90,7 +94,9 @@ class DirectoryStore:
         return staged
 
     def remove_temporary(self) -> int:
-        left = [p for p in self.locations() if p.endswith(TEMPORARY_SUFFIX)]
+        """Remove the temporary files of processes gone from this machine (and those whose
+        name names no writer); a live issuer's files, and other machines', are left alone."""
+        left = [p for p in self.locations() if p.endswith(TEMPORARY_SUFFIX) and _abandoned(p)]
         for path in left:
             Path(path).unlink(missing_ok=True)
         return len(left)
@@ -102,6 +108,20 @@ class DirectoryStore:
     def locations(self) -> Iterator[str]:
         if self.root.is_dir():
             yield from (str(p) for p in sorted(self.root.rglob("*")) if p.is_file())
+
+
+def _writer() -> str:
+    """How a temporary file's name says which process writes it: `<pid>@<host>`."""
+    return f"{os.getpid()}@{processes.host().replace('.', '_')}"
+
+
+def _abandoned(location: str) -> bool:
+    parts = Path(location).name.rsplit(".", 3)  # ".<number>", "<pid>@<host>", random, "part"
+    pid, _, host = parts[1].partition("@") if len(parts) == 4 else ("", "", "")
+    if not (pid.isdigit() and host):
+        return True  # named before names said who writes them
+    here = processes.host()
+    return host == here.replace(".", "_") and processes.gone(here, int(pid))
 
 
 def open_store(where: str, endpoint_url: str = "") -> FileStore:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from proactive import processes
 from proactive.errors import ProactiveError
 from proactive.models import RunLock
 
@@ -60,7 +59,7 @@ def _advisory(conn: Connection, name: str) -> Iterator[None]:
 
 def acquire_row(engine: Engine, name: str, now: dt.datetime) -> str:
     """Take the row lock (SQLite) or raise RunLocked. Returns the owner to release it with."""
-    owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    owner = f"{processes.host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     try:
         with engine.begin() as conn:
             conn.execute(insert(RunLock).values(name=name, owner=owner, acquired_at=now))
@@ -70,7 +69,7 @@ def acquire_row(engine: Engine, name: str, now: dt.datetime) -> str:
     with engine.begin() as conn:
         holder = conn.execute(select(RunLock).where(RunLock.name == name)).one()
         host, pid, _ = holder.owner.rsplit(":", 2)
-        if host != socket.gethostname()[:40] or _alive(int(pid)):
+        if not processes.gone(host, int(pid)):
             raise RunLocked(
                 f"process {pid} on {host}, started at {holder.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
             )
@@ -82,14 +81,3 @@ def acquire_row(engine: Engine, name: str, now: dt.datetime) -> str:
         if taken.rowcount != 1:
             raise RunLocked("another run took over a dead run's lock just now")
     return owner
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")

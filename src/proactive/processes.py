@@ -1,0 +1,28 @@
+"""Which process on which machine holds something (a run lock row, a file being written), so
+that what a dead process left behind is taken over at once, while a live one is left alone."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+
+def host() -> str:
+    """This machine's name, as owners record it (at most 40 characters)."""
+    return socket.gethostname()[:40]
+
+
+def gone(on_host: str, pid: int) -> bool:
+    """True only when `on_host` is this machine and process `pid` no longer runs (a zombie counts
+    as gone); a process on another machine is never judged from here."""
+    if on_host != host():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
