@@ -1,51 +1,69 @@
 """Crash trials: kill -9 `proactive run` and `proactive worker` at random moments, rerun, and
 compare the state with an uninterrupted night's.
 
-    python bench/crash_trials.py [--trials 20] [--worker-trials 5] [--residents 3000]
-                                 [--postgres URL] [--seed 7]
+    nice -n 10 python bench/crash_trials.py [--trials 20] [--worker-trials 10]
+        [--residents 2000] [--postgres URL] [--seed 7] [--send-delay 0.01]
 
 On PostgreSQL (one fresh schema per trial): a synthetic extract (proactive.demo.synth) whose
 first run issues hundreds of certificates. The reference is one uninterrupted
-`proactive run --extract`. Each trial starts the same run, kills it (SIGKILL) at a random
-moment of the reference's duration, runs it again to the end, and compares: cases (person,
-program, status), certificates (number, holder, program, status), tasks (person, program,
-site, worker, day, stop, status), queued messages (number, kind, status), `proactive doctor`
-(every active certificate's PDF present and unchanged, no PDF without its row, no temporary
-file, one live task per scheduled case), and the run lock released. Worker trials then
-send the reference night's messages through the console backend, kill the worker while it
-sends, start it again, reconcile, and check no message was sent twice and none was lost.
-Prints each trial, the failures and the worst divergence.
+`proactive run --extract`. Each run trial starts the same run, kills it (SIGKILL) at a random
+moment of the reference's duration, notes what it had committed (certificate rows, PDFs on
+disk, the `runs` row), runs it again to the end and compares: cases (person, program,
+status), certificates (number, holder, program, status: numbers are gap-free, so no gap is
+allowed), tasks (person, program, site, worker, day, stop, status, number), messages (number,
+kind, status, body but its random confirmation code), no `runs` row left `running`
+(`interrupted` is the dead run's, closed by the rerun), the run lock free (the rerun must take it over by itself), and `proactive doctor`
+exit 0 (every active certificate's PDF present and unchanged, no PDF without its row, no
+temporary file, one live task per scheduled case).
+
+Worker trials then use the first trials' databases (equal to the reference night): the Twilio
+stand-in (proactive.testing.twilio_standin, answering after `--send-delay` seconds) takes the
+due messages; `proactive worker` is killed while it sends (0-2 s after the first message
+reached the stand-in), then `sms reconcile`, `worker --once`, `sms reconcile` run, and: no (number, body) was created twice at the
+provider, no row is left `sending` or due, every row recorded sent was created once, and the
+messages lost are only rows claimed but not yet sent at the kill (`failed`/"interrupted", the
+documented at-most-once loss), then `proactive doctor` exit 0.
+
+Prints each trial, the failures, the worst divergence and the timings.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import random
+import re
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from proactive import bootstrap  # noqa: E402
-from proactive.certificates.file_store import DirectoryStore  # noqa: E402
 from proactive.demo import synth  # noqa: E402
-from proactive.models import Case, Certificate, Message, RunLock, Task  # noqa: E402
-from proactive.nightly import invariants  # noqa: E402
+from proactive.models import Case, Certificate, Message, Run, RunLock, Task  # noqa: E402
+from proactive.nightly import lock  # noqa: E402
+from proactive.nightly.run import LOCK  # noqa: E402
+from proactive.sms.message_states import FAILED, QUEUED, SENDING  # noqa: E402
+from proactive.sms.sender import INTERRUPTED  # noqa: E402
+from proactive.testing.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin  # noqa: E402
 from proactive.time import SHANGHAI  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "crash"
 PROACTIVE = [sys.executable, "-m", "proactive.cli.main"]
+PAUSE = threading.Event()  # never set: waiting on it is a plain pause
+CODE = re.compile(r"确认码\d+")  # confirmation codes are drawn at random by each run
+COMPARED = ("cases", "certificates", "tasks", "messages")
 
 
 @dataclass
@@ -53,16 +71,24 @@ class Trial:
     name: str
     killed_at: float
     finished_before_kill: bool = False
-    lock_cleared: bool = False
-    divergences: list[str] = field(default_factory=list)
+    at_kill: str = ""  # what the killed process had committed
+    took_over: bool = False  # the rerun closed a dead run as `interrupted`
+    lost: int = 0  # worker trials: messages claimed but not sent at the kill
+    seconds: float = 0.0
+    divergences: list[tuple[int, str]] = field(default_factory=list)  # (rows, what)
+
+    @property
+    def size(self) -> int:
+        return sum(rows for rows, _ in self.divergences)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--worker-trials", type=int, default=5)
-    parser.add_argument("--residents", type=int, default=3000)
+    parser.add_argument("--worker-trials", type=int, default=10)
+    parser.add_argument("--residents", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--send-delay", type=float, default=0.01)
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -70,6 +96,7 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
+    started = time.monotonic()
     rng = random.Random(args.seed)
     OUT.mkdir(parents=True, exist_ok=True)
     day = bootstrap.today_shanghai()
@@ -77,21 +104,23 @@ def main() -> None:
     if not extract.exists():
         synth.write_extract(extract, synth.SynthOptions(residents=args.residents, as_of=day))
     if not (OUT / "keys" / "district.key").exists():
-        setup = {**_env(args.postgres, "", OUT), "PROACTIVE_DATABASE_URL": f"sqlite:///{OUT}/k.db"}
+        setup = {**_env("", OUT), "PROACTIVE_DATABASE_URL": f"sqlite:///{OUT}/k.db"}
         _cli(setup, "keys", "init")
     reference, seconds = _reference(args.postgres, extract, day)
     print(
         f"reference: {len(reference['certificates'])} certificates, {len(reference['tasks'])} "
-        f"tasks, {len(reference['messages'])} messages; run {seconds:.1f} s"
+        f"tasks, {len(reference['messages'])} messages; run {seconds:.1f} s",
+        flush=True,
     )
-    trials = [
-        _run_trial(args.postgres, extract, day, reference, rng.uniform(0.2, seconds), n)
-        for n in range(args.trials)
-    ]
-    trials += [
-        _worker_trial(args.postgres, extract, day, rng, n) for n in range(args.worker_trials)
-    ]
-    _summary(trials)
+    trials: list[Trial] = []
+    for n in range(args.trials):
+        schema = f"crash_{n}_{uuid.uuid4().hex[:8]}"
+        env = _env(_schema_url(args.postgres, schema), OUT / schema)
+        trials.append(_run_trial(env, extract, day, reference, rng.uniform(0.2, seconds), n))
+        if n < args.worker_trials:
+            trials.append(_worker_trial(env, rng.uniform(0.0, 2.0), args.send_delay, n))
+        _drop(args.postgres, schema)
+    _summary(trials, seconds, time.monotonic() - started)
 
 
 def _schema_url(base: str, schema: str) -> str:
@@ -102,9 +131,8 @@ def _schema_url(base: str, schema: str) -> str:
     return f"{base}?options=-csearch_path%3D{schema}"
 
 
-def _env(base: str, schema: str, work: Path) -> dict[str, str]:
+def _env(url: str, work: Path) -> dict[str, str]:
     work.mkdir(parents=True, exist_ok=True)
-    url = _schema_url(base, schema) if schema else ""
     quiet = (bootstrap.utc_now().astimezone(SHANGHAI).hour + 12) % 24  # far from now: all due
     return {
         **os.environ,
@@ -116,7 +144,7 @@ def _env(base: str, schema: str, work: Path) -> dict[str, str]:
         "PROACTIVE_SMS_LOG": str(work / "sms.jsonl"),
         "PROACTIVE_SMS_RATE": "1000",
         "PROACTIVE_SMS_DAILY_CAP": "100",
-        "PROACTIVE_SMS_STUCK_MINUTES": "0",
+        "PROACTIVE_SMS_STUCK_MINUTES": "0.001",
         "PROACTIVE_QUIET_HOURS": f"{quiet:02d}:00-{quiet:02d}:01",
         "PROACTIVE_LOG_LEVEL": "ERROR",
     }
@@ -132,70 +160,84 @@ def _night(extract: Path, day: object) -> list[str]:
 
 def _reference(base: str, extract: Path, day: object) -> tuple[dict[str, Any], float]:
     schema = f"crash_ref_{uuid.uuid4().hex[:8]}"
-    env = _env(base, schema, OUT / schema)
+    env = _env(_schema_url(base, schema), OUT / schema)
     _cli(env, "db", "upgrade")
     started = time.monotonic()
     done = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"reference run failed: {done.stderr.strip()[-400:]}")
+    doctor = _cli(env, "doctor")
+    if doctor.returncode != 0:
+        raise SystemExit(f"doctor fails on the reference night: {doctor.stdout[-400:]}")
     state = _state(env)
     _drop(base, schema)
     return state, seconds
 
 
 def _run_trial(
-    base: str, extract: Path, day: object, reference: dict[str, Any], at: float, n: int
+    env: dict[str, str], extract: Path, day: object, reference: dict[str, Any], at: float, n: int
 ) -> Trial:
-    schema = f"crash_{n}_{uuid.uuid4().hex[:8]}"
-    env = _env(base, schema, OUT / schema)
+    started = time.monotonic()
     _cli(env, "db", "upgrade")
     trial = Trial(f"run #{n + 1}", at)
     process = subprocess.Popen(
         _night(extract, day), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    time.sleep(at)
+    PAUSE.wait(at)
     trial.finished_before_kill = process.poll() is not None
     process.kill()
     process.wait()
+    trial.at_kill = _committed(env)
     rerun = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
-    if rerun.returncode != 0 and "lock" in rerun.stderr.lower():
-        trial.lock_cleared = _clear_lock(env)  # until the lock is taken over by itself
-        rerun = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
     if rerun.returncode != 0:
-        trial.divergences.append(f"rerun failed: {rerun.stderr.strip()[-300:]}")
+        trial.divergences.append((1, f"rerun failed: {rerun.stderr.strip()[-300:]}"))
     else:
-        trial.divergences += _compare(reference, _state(env))
+        state = _state(env)
+        trial.took_over = state["runs"].get("interrupted", 0) > 0
+        trial.divergences += _compare(reference, state)
+    trial.divergences += _doctor(env)
+    trial.seconds = time.monotonic() - started
     _report(trial)
-    _drop(base, schema)
     return trial
 
 
-def _worker_trial(base: str, extract: Path, day: object, rng: random.Random, n: int) -> Trial:
-    schema = f"crash_w{n}_{uuid.uuid4().hex[:8]}"
-    work = OUT / schema
-    env = _env(base, schema, work)
-    _cli(env, "db", "upgrade")
-    night = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
-    if night.returncode != 0:
-        raise SystemExit(f"run failed: {night.stderr.strip()[-400:]}")
-    due = _due(env)
-    at = rng.uniform(0.5, 4.0)
+def _worker_trial(env: dict[str, str], at: float, delay: float, n: int) -> Trial:
+    started = time.monotonic()
     trial = Trial(f"worker #{n + 1}", at)
-    process = subprocess.Popen(
-        [*PROACTIVE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    time.sleep(at)
-    trial.finished_before_kill = process.poll() is not None
-    process.kill()
-    process.wait()
-    for command in (["sms", "reconcile"], ["worker", "--once"], ["sms", "reconcile"]):
-        done = _cli(env, *command)
-        if done.returncode != 0:
-            trial.divergences.append(f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}")
-    trial.divergences += _sent_once(env, work / "sms.jsonl", due)
+    due = _due(env)
+    with TwilioStandin(delay=delay) as standin:
+        env = {
+            **env,
+            "PROACTIVE_SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM": "+15005550006",
+            "TWILIO_API_BASE": standin.url,
+        }
+        process = subprocess.Popen(
+            [*PROACTIVE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        while not standin.creates() and process.poll() is None:
+            PAUSE.wait(0.02)  # until it sends
+        PAUSE.wait(at)
+        trial.finished_before_kill = process.poll() is not None
+        process.kill()
+        process.wait()
+        standin.wait_idle()
+        created, statuses = standin.creates(), _statuses(env)
+        trial.at_kill = f"{created} of {due} created, {statuses.get(SENDING, 0)} sending"
+        for command in (["sms", "reconcile"], ["worker", "--once"], ["sms", "reconcile"]):
+            done = _cli(env, *command)
+            if done.returncode != 0:
+                trial.divergences.append(
+                    (1, f"{' '.join(command)} failed: {done.stderr.strip()[-300:]}")
+                )
+        standin.wait_idle()
+        trial.divergences += _sent_once(env, standin.create_counts(), due, trial)
+    trial.divergences += _doctor(env)
+    trial.seconds = time.monotonic() - started
     _report(trial)
-    _drop(base, schema)
     return trial
 
 
@@ -203,112 +245,140 @@ def _engine(env: dict[str, str]) -> Engine:
     return create_engine(env["PROACTIVE_DATABASE_URL"])
 
 
+def _committed(env: dict[str, str]) -> str:
+    """What a killed run left: certificate rows, PDFs on disk and its `runs` row."""
+    engine = _engine(env)
+    with engine.connect() as conn:
+        certificates = conn.scalar(select(func.count()).select_from(Certificate)) or 0
+        runs = conn.execute(select(Run.status)).scalars().all()
+    engine.dispose()
+    pdfs = sum(1 for _ in Path(env["PROACTIVE_CERTIFICATE_DIR"]).rglob("*.pdf"))
+    return f"{certificates} certificate rows, {pdfs} PDFs, runs {runs or 'none'}"
+
+
 def _state(env: dict[str, str]) -> dict[str, Any]:
     engine = _engine(env)
     with engine.connect() as conn:
         state = {
-            "cases": sorted(conn.execute(select(Case.id_number, Case.program, Case.status)).all()),
-            "certificates": sorted(
-                conn.execute(
-                    select(
-                        Certificate.certificate_no,
-                        Certificate.id_number,
-                        Certificate.program,
-                        Certificate.status,
-                    )
-                ).all()
-            ),
-            "tasks": sorted(
-                conn.execute(
-                    select(
-                        Task.id_number,
-                        Task.program,
-                        Task.site_id,
-                        Task.worker_id,
-                        Task.day,
-                        Task.stop,
-                        Task.status,
-                        Task.certificate_no,
-                    )
-                ).all()
-            ),
-            "messages": sorted(
-                conn.execute(select(Message.to_number, Message.kind, Message.status)).all()
-            ),
-            "locks": conn.execute(select(RunLock.name)).scalars().all(),
-            "doctor": [
-                v.line()
-                for v in invariants.check_all(
-                    conn, DirectoryStore(Path(env["PROACTIVE_CERTIFICATE_DIR"]))
+            "cases": conn.execute(select(Case.id_number, Case.program, Case.status)).all(),
+            "certificates": conn.execute(
+                select(
+                    Certificate.certificate_no,
+                    Certificate.id_number,
+                    Certificate.program,
+                    Certificate.status,
+                )
+            ).all(),
+            "tasks": conn.execute(
+                select(
+                    Task.id_number,
+                    Task.program,
+                    Task.site_id,
+                    Task.worker_id,
+                    Task.day,
+                    Task.stop,
+                    Task.status,
+                    Task.certificate_no,
+                )
+            ).all(),
+            "messages": [
+                (to, kind, status, CODE.sub("确认码*", body))
+                for to, kind, status, body in conn.execute(
+                    select(Message.to_number, Message.kind, Message.status, Message.body)
                 )
             ],
+            "runs": collections.Counter(conn.execute(select(Run.status)).scalars()),
+            "lock_free": _lock_free(conn),
         }
     engine.dispose()
     return state
 
 
-def _compare(reference: dict[str, Any], state: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for part in ("cases", "certificates", "tasks", "messages"):
+def _lock_free(conn: Connection) -> bool:
+    """The nightly run's advisory lock (nightly/lock.py) can be taken, and no run_locks row."""
+    try:
+        with lock.held(conn.engine, LOCK, bootstrap.utc_now()):
+            pass
+    except lock.RunLocked:
+        return False
+    return not conn.scalar(select(func.count()).select_from(RunLock))
+
+
+def _compare(reference: dict[str, Any], state: dict[str, Any]) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for part in COMPARED:
         want, got = collections.Counter(reference[part]), collections.Counter(state[part])
         if want != got:
             missing, extra = want - got, got - want
+            rows = sum(missing.values()) + sum(extra.values())
+            example = str(next(iter(missing or extra)))[:160]
             found.append(
-                f"{part}: {sum(missing.values())} missing, {sum(extra.values())} extra "
-                f"(e.g. {next(iter(missing or extra))})"
+                (
+                    rows,
+                    f"{part}: {sum(missing.values())} missing, {sum(extra.values())} extra "
+                    f"(e.g. {example})",
+                )
             )
-    if state["locks"]:
-        found.append(f"lock still held: {state['locks']}")
-    found += [f"doctor: {line}" for line in state["doctor"][:3]]
-    if len(state["doctor"]) > 3:
-        found.append(f"doctor: {len(state['doctor'])} problems in all")
+    if state["runs"].get("running"):
+        found.append((state["runs"]["running"], f"runs left running: {dict(state['runs'])}"))
+    if not state["lock_free"]:
+        found.append((1, "run lock still held"))
     return found
+
+
+def _doctor(env: dict[str, str]) -> list[tuple[int, str]]:
+    done = _cli(env, "doctor")
+    if done.returncode == 0:
+        return []
+    lines = done.stdout.strip().splitlines()
+    return [(max(1, len(lines) - 1), f"doctor: {'; '.join(lines[:3])} ({lines[-1]})")]
 
 
 def _due(env: dict[str, str]) -> int:
     engine = _engine(env)
     with engine.connect() as conn:
-        count = conn.execute(
-            select(Message.id).where(
-                Message.status == "queued", Message.not_before <= bootstrap.utc_now()
-            )
-        ).all()
+        count = conn.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.status == QUEUED, Message.not_before <= bootstrap.utc_now())
+        )
     engine.dispose()
-    return len(count)
+    return count or 0
 
 
-def _sent_once(env: dict[str, str], log: Path, due: int) -> list[str]:
-    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines() if _whole(line)]
-    twice = [
-        k for k, v in collections.Counter((r["to"], r["body"]) for r in lines).items() if v > 1
-    ]
+def _statuses(env: dict[str, str]) -> collections.Counter[str]:
     engine = _engine(env)
     with engine.connect() as conn:
-        statuses = collections.Counter(conn.execute(select(Message.status)).scalars())
+        rows = conn.execute(select(Message.status, Message.error_code)).all()
     engine.dispose()
-    found = [f"sent twice: {len(twice)} messages"] if twice else []
-    if statuses.get("sending"):
-        found.append(f"{statuses['sending']} messages left `sending`")
+    return collections.Counter(
+        "interrupted" if (status, code) == (FAILED, INTERRUPTED) else status
+        for status, code in rows
+    )
+
+
+def _sent_once(
+    env: dict[str, str], creates: dict[tuple[str, str], int], due: int, trial: Trial
+) -> list[tuple[int, str]]:
+    statuses = _statuses(env)
+    twice = sum(1 for count in creates.values() if count > 1)
     recorded = statuses.get("sent", 0) + statuses.get("delivered", 0)
-    if recorded != due or len(lines) != due:
-        found.append(f"{due} due, {recorded} recorded sent, {len(lines)} in the console file")
+    trial.lost = statuses.get("interrupted", 0)
+    found: list[tuple[int, str]] = []
+    if twice:
+        found.append((twice, f"sent twice: {twice} messages"))
+    for status in (SENDING, QUEUED):
+        if statuses.get(status) and (status == SENDING or _due(env)):
+            found.append((statuses[status], f"{statuses[status]} messages left {status}"))
+    if recorded != len(creates) or recorded + trial.lost != due:
+        found.append(
+            (
+                abs(due - recorded - trial.lost) or 1,
+                f"{due} due, {recorded} recorded sent, {trial.lost} interrupted, "
+                f"{len(creates)} created at the provider",
+            )
+        )
     return found
-
-
-def _whole(line: str) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
-
-
-def _clear_lock(env: dict[str, str]) -> bool:
-    engine = _engine(env)
-    with engine.begin() as conn:
-        cleared = conn.execute(RunLock.__table__.delete()).rowcount > 0
-    engine.dispose()
-    return cleared
 
 
 def _drop(base: str, schema: str) -> None:
@@ -320,21 +390,38 @@ def _drop(base: str, schema: str) -> None:
 
 def _report(trial: Trial) -> None:
     how = "finished before the kill" if trial.finished_before_kill else "killed"
-    lock = "; stale lock cleared by the script" if trial.lock_cleared else ""
-    verdict = "ok" if not trial.divergences else "; ".join(trial.divergences)
-    print(f"{trial.name}: {how} at {trial.killed_at:.2f} s{lock}: {verdict}", flush=True)
-
-
-def _summary(trials: list[Trial]) -> None:
-    failed = [t for t in trials if t.divergences]
-    killed = sum(not t.finished_before_kill for t in trials)
-    cleared = sum(t.lock_cleared for t in trials)
+    took_over = "; rerun took over the dead run's lock" if trial.took_over else ""
+    lost = f"; {trial.lost} lost as interrupted" if trial.lost else ""
+    verdict = "ok" if not trial.divergences else "; ".join(d for _, d in trial.divergences)
     print(
-        f"trials {len(trials)} (killed mid-way {killed}), failures {len(failed)}, "
-        f"stale locks cleared by the script {cleared}"
+        f"{trial.name}: {how} at {trial.killed_at:.2f} s ({trial.at_kill}){took_over}{lost}: "
+        f"{verdict} [{trial.seconds:.1f} s]",
+        flush=True,
     )
-    worst = max(failed, key=lambda t: len(t.divergences), default=None)
-    print(f"worst divergence: {'; '.join(worst.divergences) if worst else 'none'}")
+
+
+def _summary(trials: list[Trial], reference_seconds: float, total: float) -> None:
+    for kind in ("run", "worker"):
+        group = [t for t in trials if t.name.startswith(kind)]
+        if not group:
+            continue
+        failed = [t for t in group if t.divergences]
+        killed = sum(not t.finished_before_kill for t in group)
+        extra = (
+            f", dead run's lock taken over by the rerun {sum(t.took_over for t in group)}"
+            if kind == "run"
+            else f", messages lost as interrupted {sum(t.lost for t in group)}"
+        )
+        seconds = [t.seconds for t in group]
+        print(
+            f"{kind} trials {len(group)} (killed mid-way {killed}{extra}), failures "
+            f"{len(failed)}; trial seconds mean {statistics.mean(seconds):.1f}, "
+            f"max {max(seconds):.1f}"
+        )
+    worst = max((t for t in trials if t.divergences), key=lambda t: t.size, default=None)
+    what = f"{worst.name}: " + "; ".join(d for _, d in worst.divergences) if worst else "none"
+    print(f"worst divergence: {what}")
+    print(f"reference run {reference_seconds:.1f} s; all trials {total / 60:.1f} min")
 
 
 if __name__ == "__main__":
