@@ -12,17 +12,19 @@ disk, the `runs` row), runs it again to the end and compares: cases (person, pro
 status), certificates (number, holder, program, status: numbers are gap-free, so no gap is
 allowed), tasks (person, program, site, worker, day, stop, status, number), messages (number,
 kind, status, body but its random confirmation code), no `runs` row left `running`
-(`interrupted` is the dead run's, closed by the rerun), the run lock free (the rerun must take it over by itself), and `proactive doctor`
-exit 0 (every active certificate's PDF present and unchanged, no PDF without its row, no
-temporary file, one live task per scheduled case).
+(`interrupted` is the dead run's, closed by the rerun), the run lock free (the rerun must
+take it over by itself), and `proactive doctor` exit 0 (every active certificate's PDF
+present and unchanged, no PDF without its row, no temporary file, one live task per
+scheduled case).
 
 Worker trials then use the first trials' databases (equal to the reference night): the Twilio
 stand-in (proactive.testing.twilio_standin, answering after `--send-delay` seconds) takes the
 due messages; `proactive worker` is killed while it sends (0-2 s after the first message
-reached the stand-in), then `sms reconcile`, `worker --once`, `sms reconcile` run, and: no (number, body) was created twice at the
-provider, no row is left `sending` or due, every row recorded sent was created once, and the
-messages lost are only rows claimed but not yet sent at the kill (`failed`/"interrupted", the
-documented at-most-once loss), then `proactive doctor` exit 0.
+reached the stand-in), then `sms reconcile`, `worker --once`, `sms reconcile` run, and: no
+(number, body) was created twice at the provider, no row is left `sending` or due, every row
+recorded sent was created once, and the messages lost are only rows claimed but not yet sent
+at the kill (`failed`/"interrupted", the documented at-most-once loss), then
+`proactive doctor` exit 0.
 
 Prints each trial, the failures, the worst divergence and the timings.
 """
