@@ -156,7 +156,8 @@ def forecast_command(
     ),
     date: DateOption = None,
 ) -> None:
-    """From birth dates alone: who reaches 60/80/100 per site and week, against capacity."""
+    """From birth dates alone: the home visits of the catalog's programs per site and week (placed
+    as dispatch places them), against capacity."""
     from proactive.field import forecast
 
     settings = Settings.from_env()
@@ -165,9 +166,11 @@ def forecast_command(
         out,
         day_or_today(date),
         days,
-        bootstrap.dispatcher(settings).walking,
+        bootstrap.dispatcher(settings),
+        bootstrap.programs(),
+        settings.district_code,
     )
-    print(f"{result.people} people reach 60, 80 or 100 in the next {days} days")
+    print(f"{forecast.summary(result)} in the next {days} days")
     for street, chart in result.charts.items():
         print(f"  {street}: {chart}")
     print(f"per site and week: {result.csv}")

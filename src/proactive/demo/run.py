@@ -21,7 +21,6 @@ from proactive.field import sheets as task_sheet
 from proactive.field import task_lists as task_queries
 from proactive.field.plan_visits import Dispatcher
 from proactive.field.task_states import PLANNED
-from proactive.geo import Walking
 from proactive.models import Household, Message, Person, ResidencePermit, Task
 from proactive.nightly import run as nightly
 from proactive.nightly.lock import RunLocked
@@ -75,7 +74,7 @@ def run(
             "",
             certificates_text(engine, public_keys),
             "",
-            field_text(engine, programs, workdir, as_of, dispatcher.walking),
+            field_text(engine, programs, workdir, as_of, dispatcher, district),
             "",
             messages_text(engine, send_sms, as_of, clock()),
         ]
@@ -140,7 +139,8 @@ def field_text(
     programs: Mapping[str, Program],
     workdir: Path,
     as_of: dt.date,
-    walking: Walking,
+    dispatcher: Dispatcher,
+    district: str,
 ) -> str:
     """The visits planned, the first day's printable lists, the coverage map, the forecast."""
     with engine.connect() as conn:
@@ -168,13 +168,15 @@ def field_text(
         ]
     else:
         lines.append("no visits planned")
-    covered = coverage.write_coverage(engine, workdir / "coverage", walking, as_of)
+    covered = coverage.write_coverage(engine, workdir / "coverage", dispatcher.walking, as_of)
     lines.append(
         f"coverage: {covered.uncovered} of {covered.homes} homes outside every circle; "
         f"map {covered.png}, by community {covered.csv}"
     )
-    ahead = forecast.write_forecast(engine, workdir / "forecast", as_of, 365, walking)
-    lines.append(f"forecast: {ahead.people} people reach 60, 80 or 100 within a year; {ahead.csv}")
+    ahead = forecast.write_forecast(
+        engine, workdir / "forecast", as_of, 365, dispatcher, programs, district
+    )
+    lines.append(f"forecast: {forecast.summary(ahead)} within a year; {ahead.csv}")
     lines += [f"  {street}: {chart}" for street, chart in ahead.charts.items()]
     return "\n".join(lines)
 

@@ -1,26 +1,29 @@
-"""How many people each site will have reach 60, 80 and 100 per week, from birth dates alone,
-and the social-worker days that takes against the days the site's workers have.
+"""How many home visits each site will have per week in the coming days, from birth dates
+alone, and the social-worker days that takes against the days the site's workers have.
 
-Who is counted: persons of active hukou, and holders of a residence permit valid on the first
-day (later deaths, moves and permit changes are not foreseen). A person reaches an age on the
-anniversary of their birth; someone born on 29 February reaches it on 28 February of a common
-year (ages.anniversary, `feb28`).
+What: the programs of the catalog (jobs/*.toml) that end in a home visit (delivery
+`certificate` or `visit`); `notice` programs need no visit. Who: a resident the nightly run
+would find eligible on the day they reach the program's age (programs.eligibility.assess on
+that day: alive, the program's residency, no window certificate; the registry as it stands,
+so later deaths, moves and permit changes are not foreseen). A person reaches an age on the
+anniversary of their birth; someone born on 29 February by the program's `leap_day` rule.
 
-Where: each person goes to the nearest community site by walking time from their home (the
-household's coordinates, or the permit's); without coordinates, to the community site of their
-division code; failing both, to no site ("未分配站点").
+Where: the site dispatch would send, by the same functions (field.placement): the nearest
+community site within the 15-minute circle from the home dispatch uses (registry.homes),
+else the community's site, else the street office; then whoever goes for that site (its
+workers, its supervisor, or the street office standing in). Failing all, "未分配站点".
 
 Weeks are 7-day blocks from the first day; the last may be shorter. Work: one visit per person
-reaching an age, `per_worker_day` visits make one worker-day. Capacity: every active social
-worker of role `worker` at the site (supervisors excluded) gives 5 working days a week, pro rata
-for a short last week; leave, holidays and other duties are not taken off.
+and program, `per_worker_day` visits make one worker-day. Capacity: every active social worker
+of role `worker` at the site (supervisors excluded) gives 5 working days a week, pro rata for
+a short last week; leave, holidays and other duties are not taken off.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,39 +31,30 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from proactive.field.coverage import (
-    Floats,
-    SitePoint,
-    community_sites,
-    coordinates,
-    load_site_points,
-    nearest,
-)
+from proactive.field.coverage import Floats
+from proactive.field.placement import Board, Circle, SiteInfo
+from proactive.field.plan_visits import Dispatcher, load_sites
+from proactive.field.plan_visits import load_workers as load_staff
 from proactive.field.plots import chinese_figure, save_png
-from proactive.geo import Point, Walking
-from proactive.models import Household, Person, ResidencePermit, SocialWorker
+from proactive.geo import Point
+from proactive.models import Person, ResidencePermit, SocialWorker
 from proactive.output import write_csv
 from proactive.programs.ages import BirthRange, anniversary, births_reaching
+from proactive.programs.catalog import Program
+from proactive.programs.eligibility import assess
 from proactive.registry.binjiang import STREETS
+from proactive.registry.resident import Resident
+from proactive.registry.resident_reads import Home, homes, load_residents
 
-AGES = (60, 80, 100)
+VISITED = ("certificate", "visit")  # deliveries that send someone to the home
 WORKING_DAYS_PER_WEEK = 5
 UNASSIGNED = ""  # site id of people no site could be found for
 UNASSIGNED_NAME = "未分配站点"
-CSV_COLUMNS = (
-    "site_id",
-    "site_name",
-    "street",
-    "week_start",
-    "reach_60",
-    "reach_80",
-    "reach_100",
-    "worker_days_needed",
-    "worker_days_capacity",
-)
-AGE_COLOURS = {60: "#6baed6", 80: "#fd8d3c", 100: "#d62728"}
+FIXED_COLUMNS = ("site_id", "site_name", "street", "week_start")
+WORK_COLUMNS = ("worker_days_needed", "worker_days_capacity")
+COLOURS = ("#6baed6", "#fd8d3c", "#d62728", "#74c476", "#9e9ac8", "#969696")
 
 
 # -- pure core --------------------------------------------------------------------------------
@@ -71,10 +65,12 @@ class Week:
 
 
 @dataclass(frozen=True)
-class Birth:
-    """Someone who may reach an age in the window, and where they live."""
+class Event:
+    """A visit to come: someone reaching a program's age on `day`, and where they live."""
 
-    birth_date: dt.date
+    program: str
+    day: dt.date
+    visitor: str  # worker | supervisor
     division_code: str
     point: Point | None
 
@@ -85,9 +81,16 @@ class SiteWeek:
     site_name: str
     street: str
     week_start: dt.date
-    reaching: tuple[int, ...]  # per age in AGES order
+    reaching: tuple[int, ...]  # per program, in `visited_programs` order
     worker_days_needed: float
     worker_days_capacity: float
+
+
+def visited_programs(catalog: Mapping[str, Program]) -> list[Program]:
+    """The catalog's programs that end in a home visit, youngest age first."""
+    return sorted(
+        (p for p in catalog.values() if p.delivery in VISITED), key=lambda p: (p.age, p.id)
+    )
 
 
 def weeks(day: dt.date, days: int) -> list[Week]:
@@ -97,60 +100,76 @@ def weeks(day: dt.date, days: int) -> list[Week]:
     ]
 
 
-def week_reached(birth: dt.date, age: int, day: dt.date, days: int) -> int | None:
-    """The index of the week in which someone born on `birth` reaches `age`, if in the window."""
-    offset = (anniversary(birth, age, "feb28") - day).days
-    return offset // 7 if 0 <= offset < days else None
+def events(
+    residents: Iterable[Resident],
+    where: Mapping[str, Home],
+    programs: Sequence[Program],
+    day: dt.date,
+    days: int,
+    district: str,
+) -> list[Event]:
+    """Each program's visit for each resident it would find eligible on the day they reach its
+    age, within [day, day + days)."""
+    last = day + dt.timedelta(days=days - 1)
+    found = []
+    for resident in residents:
+        home = where.get(resident.id_number)
+        for program in programs:
+            reached = anniversary(resident.birth_date, program.age, program.leap_day)
+            if not day <= reached <= last:
+                continue
+            if not assess(resident, program, reached, district, has_case=False).eligible:
+                continue
+            code, point = (home.division_code, home.point) if home else ("", None)
+            found.append(Event(program.id, reached, program.visitor, code, point))
+    return found
 
 
-def assign(people: Sequence[Birth], sites: Sequence[SitePoint], walking: Walking) -> list[str]:
-    """The site id of each person: the nearest community site, else their community's site."""
-    community = community_sites(sites)
-    by_code: dict[str, str] = {}
-    for site in community:
-        by_code.setdefault(site.division_code, site.site_id)
-    chosen = [by_code.get(p.division_code, UNASSIGNED) for p in people]
-    located = [i for i, p in enumerate(people) if p.point is not None]
-    lat, lon = coordinates([p.point for p in people if p.point is not None])
-    site_lat, site_lon = coordinates([s.point for s in community])
-    _, index = nearest(lat, lon, site_lat, site_lon, walking)
-    for person, site in zip(located, index.tolist(), strict=True):
-        if site >= 0:
-            chosen[person] = community[site].site_id
-    return chosen
+def site_of(event: Event, circle: Circle, staff: Board) -> str:
+    """The site dispatch would send: the circle's choice (placement.Circle.choose), or the site
+    whose staff go for it (placement.Board.team)."""
+    choice = circle.choose(event.point, event.division_code)
+    if choice is None:
+        return UNASSIGNED
+    team = staff.team(choice.site_id, event.visitor)
+    return team[0] if team is not None else choice.site_id
 
 
 def tally(
-    people: Iterable[tuple[str, int, dt.date]], day: dt.date, days: int, ages: Sequence[int]
-) -> Counter[tuple[str, int, int]]:
-    """(site id, week index, age) -> people, from (site id, age, birth date) triples; people
-    who do not reach that age in the window are not counted."""
-    counts: Counter[tuple[str, int, int]] = Counter()
-    for site_id, age, birth in people:
-        week = week_reached(birth, age, day, days)
-        if week is not None:
-            counts[site_id, week, age] += 1
+    found: Iterable[tuple[str, Event]], day: dt.date, days: int
+) -> Counter[tuple[str, int, str]]:
+    """(site id, week index, program) -> visits, from (site id, event) pairs; events outside
+    the window are not counted."""
+    counts: Counter[tuple[str, int, str]] = Counter()
+    for site_id, event in found:
+        offset = (event.day - day).days
+        if 0 <= offset < days:
+            counts[site_id, offset // 7, event.program] += 1
     return counts
 
 
 def site_weeks(
-    counts: Counter[tuple[str, int, int]],
-    sites: Sequence[SitePoint],
+    counts: Counter[tuple[str, int, str]],
+    sites: Sequence[SiteInfo],
     workers: dict[str, int],
     calendar: Sequence[Week],
     per_worker_day: int,
-    ages: Sequence[int] = AGES,
+    programs: Sequence[str],
 ) -> list[SiteWeek]:
-    """One row per community site and week (and per week for the unassigned, if any)."""
+    """One row per week for every community site and every other site with visits (a street
+    office standing in), then for the unassigned, if any."""
+    busy = {site_id for site_id, _, _ in counts}
     rows: list[tuple[str, str, str]] = [
-        (s.site_id, s.name, street_name(s.division_code)) for s in community_sites(sites)
+        (s.site_id, s.name, street_name(s.division_code))
+        for s in sites
+        if s.kind == "community" or s.site_id in busy
     ]
-    if any(site_id == UNASSIGNED for site_id, _, _ in counts):
+    if UNASSIGNED in busy:
         rows.append((UNASSIGNED, UNASSIGNED_NAME, ""))
     result = []
     for site_id, name, street in rows:
         for index, week in enumerate(calendar):
-            reaching = tuple(counts[site_id, index, age] for age in ages)
+            reaching = tuple(counts[site_id, index, program] for program in programs)
             capacity = workers.get(site_id, 0) * WORKING_DAYS_PER_WEEK * week.days / 7
             needed = sum(reaching) / per_worker_day
             result.append(SiteWeek(site_id, name, street, week.start, reaching, needed, capacity))
@@ -163,31 +182,20 @@ def street_name(division_code: str) -> str:
 
 
 # -- reading the registry ---------------------------------------------------------------------
-def load_births(conn: Connection, age: int, day: dt.date, last: dt.date) -> list[Birth]:
-    """Active-hukou persons and valid permit holders whose birth date falls in the range of
-    people reaching `age` between `day` and `last`: a range query on the birth_date index."""
-    births = births_reaching(age, day, last)
-
-    persons = conn.execute(
-        select(Person.birth_date, Household.division_code, Household.lat, Household.lon)
-        .outerjoin(Household, Household.household_id == Person.household_id)
-        .where(Person.hukou_status == "active")
-        .where(_born_in(Person.birth_date, births))
-    ).all()
-    permits = conn.execute(
-        select(
-            ResidencePermit.birth_date,
-            ResidencePermit.division_code,
-            ResidencePermit.lat,
-            ResidencePermit.lon,
-        )
-        .where(ResidencePermit.valid_from <= day, ResidencePermit.valid_to >= day)
-        .where(_born_in(ResidencePermit.birth_date, births))
-    ).all()
-    return [
-        Birth(r.birth_date, r.division_code or "", _point(r.lat, r.lon))
-        for r in [*persons, *permits]
-    ]
+def load_events(
+    conn: Connection, programs: Sequence[Program], day: dt.date, days: int, district: str
+) -> list[Event]:
+    """The events of the window, from persons and permit holders whose birth date falls in the
+    range of a program's age (a range query on the birth_date index)."""
+    last = day + dt.timedelta(days=days - 1)
+    ids: set[str] = set()
+    for program in programs:
+        births = births_reaching(program.age, day, last)
+        for table in (Person, ResidencePermit):
+            query = select(table.id_number).where(_born_in(table.birth_date, births))
+            ids.update(conn.execute(query).scalars())
+    residents = load_residents(conn, ids)
+    return events(residents.values(), homes(conn, sorted(ids)), programs, day, days, district)
 
 
 def load_workers(conn: Connection) -> dict[str, int]:
@@ -204,17 +212,13 @@ def _born_in(column: InstrumentedAttribute[dt.date], births: BirthRange) -> Colu
     return or_(column.between(births.low, births.high), column.in_(births.leap_days))
 
 
-def _point(lat: float | None, lon: float | None) -> Point | None:
-    return None if lat is None or lon is None else Point(lat, lon)
-
-
 # -- the table and the charts -----------------------------------------------------------------
 @dataclass(frozen=True)
 class ForecastResult:
     csv: Path
     charts: dict[str, Path]  # street name -> PNG
-    people: int  # reaching an age in the window
-    unassigned: int  # of whom no site could be found for
+    visits: dict[str, int]  # program id -> people reaching its age in the window
+    unassigned: int  # visits no site could be found for
 
 
 def write_forecast(
@@ -222,55 +226,69 @@ def write_forecast(
     out: Path,
     day: dt.date,
     days: int,
-    walking: Walking,
+    dispatcher: Dispatcher,
+    catalog: Mapping[str, Program],
+    district: str,
     per_worker_day: int = 8,
 ) -> ForecastResult:
-    """Write forecast-<day>.csv (per community site and week) and one chart per street,
+    """Write forecast-<day>.csv (per site and week) and one chart per street,
     forecast-<day>-<street code>.png, into `out`. `day` is a calendar date in Asia/Shanghai;
     the window is [day, day + days)."""
     if days < 1:
         raise ValueError(f"a forecast needs at least one day, not {days}")
-    last = day + dt.timedelta(days=days - 1)
+    programs = visited_programs(catalog)
     with engine.connect() as conn:
-        sites, workers = load_site_points(conn), load_workers(conn)
-        people = [(age, b) for age in AGES for b in load_births(conn, age, day, last)]
-    site_ids = assign([b for _, b in people], sites, walking)
-    counts = tally(
-        ((site, age, b.birth_date) for site, (age, b) in zip(site_ids, people, strict=True)),
-        day,
-        days,
-        AGES,
-    )
-    rows = site_weeks(counts, sites, workers, weeks(day, days), per_worker_day)
+        found = load_events(conn, programs, day, days, district)
+        workers = load_workers(conn)
+        with Session(conn) as session:
+            sites, staff = load_sites(session), load_staff(session)
+    circle = Circle(sites, dispatcher.walking)
+    board = Board(circle, staff, dispatcher.calendar, day, horizon_days=0)
+    counts = tally(((site_of(e, circle, board), e) for e in found), day, days)
+    ids = [p.id for p in programs]
+    rows = site_weeks(counts, sites, workers, weeks(day, days), per_worker_day, ids)
     out.mkdir(parents=True, exist_ok=True)
-    table = write_table(rows, out / f"forecast-{day:%Y-%m-%d}.csv")
+    table = write_table(rows, programs, out / f"forecast-{day:%Y-%m-%d}.csv")
     charts = {
         street: draw_street(
-            street, street_rows, day, days, out / f"forecast-{day:%Y-%m-%d}-{code}.png"
+            street, street_rows, programs, day, days, out / f"forecast-{day:%Y-%m-%d}-{code}.png"
         )
         for code, street, street_rows in by_street(rows, sites)
     }
     unassigned = sum(n for (site, _, _), n in counts.items() if site == UNASSIGNED)
-    return ForecastResult(table, charts, sum(counts.values()), unassigned)
+    visits = {p.id: sum(n for (_, _, id), n in counts.items() if id == p.id) for p in programs}
+    return ForecastResult(table, charts, visits, unassigned)
+
+
+def summary(result: ForecastResult) -> str:
+    """ "123 home visits to come (senior_certificate 100, ...)"."""
+    each = ", ".join(f"{program} {n}" for program, n in result.visits.items())
+    return f"{sum(result.visits.values())} home visits to come ({each})"
 
 
 def by_street(
-    rows: Sequence[SiteWeek], sites: Sequence[SitePoint]
+    rows: Sequence[SiteWeek], sites: Sequence[SiteInfo]
 ) -> list[tuple[str, str, list[SiteWeek]]]:
-    """(street code, street name, rows) for every street with a community site."""
-    codes = {street_name(s.division_code): s.division_code[:9] for s in community_sites(sites)}
+    """(street code, street name, rows) for every street with a site in the table."""
+    shown = {r.site_id for r in rows}
+    codes = {street_name(s.division_code): s.division_code[:9] for s in sites if s.site_id in shown}
     return [
         (code, name, [r for r in rows if r.street == name])
         for name, code in sorted(codes.items(), key=lambda item: item[1])
     ]
 
 
-def write_table(rows: Sequence[SiteWeek], path: Path) -> Path:
+def columns(programs: Sequence[Program]) -> tuple[str, ...]:
+    """The CSV header: one column per visited program, named by its id."""
+    return (*FIXED_COLUMNS, *(p.id for p in programs), *WORK_COLUMNS)
+
+
+def write_table(rows: Sequence[SiteWeek], programs: Sequence[Program], path: Path) -> Path:
     """UTF-8 with a byte-order mark, so Excel reads the Chinese names."""
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         write_csv(
             handle,
-            CSV_COLUMNS,
+            columns(programs),
             (
                 (
                     r.site_id,
@@ -288,13 +306,13 @@ def write_table(rows: Sequence[SiteWeek], path: Path) -> Path:
 
 
 def street_totals(
-    rows: Sequence[SiteWeek],
+    rows: Sequence[SiteWeek], programs: int
 ) -> tuple[list[dt.date], Floats, Floats, Floats]:
-    """Week starts, people per (week, age), worker-days needed and capacity, summed over the
-    street's sites."""
+    """Week starts, visits per (week, program), worker-days needed and capacity, summed over
+    the street's sites."""
     starts = sorted({r.week_start for r in rows})
     index = {start: i for i, start in enumerate(starts)}
-    reaching = np.zeros((len(starts), len(AGES)))
+    reaching = np.zeros((len(starts), programs))
     needed, capacity = np.zeros(len(starts)), np.zeros(len(starts))
     for r in rows:
         reaching[index[r.week_start]] += r.reaching
@@ -303,12 +321,19 @@ def street_totals(
     return starts, reaching, needed, capacity
 
 
-def draw_street(street: str, rows: Sequence[SiteWeek], day: dt.date, days: int, path: Path) -> Path:
-    starts, reaching, needed, capacity = street_totals(rows)
+def draw_street(
+    street: str,
+    rows: Sequence[SiteWeek],
+    programs: Sequence[Program],
+    day: dt.date,
+    days: int,
+    path: Path,
+) -> Path:
+    starts, reaching, needed, capacity = street_totals(rows, len(programs))
     x = np.arange(len(starts), dtype=float)
     with chinese_figure(12, 8) as figure:
         top, bottom = figure.subplots(2, 1, sharex=True)
-        _draw_people(top, x, reaching)
+        _draw_people(top, x, reaching, programs)
         _draw_work(bottom, x, needed, capacity)
         ticks = week_ticks(starts)
         bottom.set_xticks(
@@ -337,16 +362,16 @@ def tick_label(start: dt.date, first: bool) -> str:
     )
 
 
-def _draw_people(ax: Axes, x: Floats, reaching: Floats) -> None:
+def _draw_people(ax: Axes, x: Floats, reaching: Floats, programs: Sequence[Program]) -> None:
     bottom = np.zeros(len(x))
-    for column, age in enumerate(AGES):
+    for column, program in enumerate(programs):
         ax.bar(
             x,
             reaching[:, column],
             width=0.8,
             bottom=bottom,
-            color=AGE_COLOURS[age],
-            label=f"满{age}周岁",
+            color=COLOURS[column % len(COLOURS)],
+            label=f"{program.name_zh}（满{program.age}周岁）",
         )
         bottom += reaching[:, column]
     ax.set_ylim(0, max(1.0, float(np.max(reaching.sum(axis=1), initial=0))) * 1.25)

@@ -13,11 +13,18 @@ from sqlalchemy import Engine, event
 from proactive.demo.synth import SITE_COLUMNS, WORKER_COLUMNS
 from proactive.field.coverage import write_coverage
 from proactive.field.forecast import write_forecast
+from proactive.field.plan_visits import Dispatcher
+from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Point, Walking
+from proactive.programs.catalog import load_catalog
 from proactive.registry.ingest import ingest
+from proactive.settings import ROOT
 from tests.factories import household, make_id, permit, senior, write_csv, write_extract
 
 WALKING = Walking()
+DISPATCHER = Dispatcher(WALKING, ChinaCalendar())
+CATALOG = load_catalog(ROOT / "jobs")
+PROGRAMS = ("senior_certificate", "high_age_allowance", "centenarian_visit")
 SITE = Point(30.19, 120.20)  # the 长河 community site
 PUYAN = Point(30.17, 120.15)  # the 浦沿 community site
 CHANGHE, PUYAN_CODE = "330108002001", "330108003001"
@@ -180,7 +187,12 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 def test_forecast_counts_people_per_site_and_week(
     engine: Engine, tmp_path: Path, statements: list[str]
 ) -> None:
-    households = [home("1", SITE), home("2", None, PUYAN_CODE), home("3", north(1200))]
+    households = [
+        home("1", SITE),
+        home("2", None, PUYAN_CODE),
+        home("3", north(1200)),
+        home("4", None, "330108009001"),  # a community of no street of ours, no coordinates
+    ]
     persons = [
         senior(1, "1966-11-23", household_id="1"),  # 60 on the first day
         senior(2, "1966-11-29", household_id="1"),  # 60 on the 7th day
@@ -191,7 +203,8 @@ def test_forecast_counts_people_per_site_and_week(
         senior(7, "1926-11-23", household_id="1"),  # 100
         senior(8, "1966-11-24", household_id="1", hukou_status="deceased", death_date="2026-01-02"),
         senior(9, "1966-11-25", household_id="1", hukou_status="moved_out"),
-        senior(10, "1966-11-26", household_id="GONE"),  # no household: no site
+        senior(10, "1966-11-26", household_id="GONE"),  # no household: not resident here
+        senior(11, "1966-11-26", household_id="4"),  # no site
     ]
     permits = [
         permit(
@@ -202,10 +215,12 @@ def test_forecast_counts_people_per_site_and_week(
     load(engine, tmp_path / "x", persons, households, permits)
     statements.clear()
 
-    result = write_forecast(engine, tmp_path / "out", dt.date(2026, 11, 23), 14, WALKING, 4)
+    result = write_forecast(
+        engine, tmp_path / "out", dt.date(2026, 11, 23), 14, DISPATCHER, CATALOG, "330108", 4
+    )
 
     rows = read_csv(result.csv)
-    columns = ("site_id", "street", "week_start", "reach_60", "reach_80", "reach_100")
+    columns = ("site_id", "street", "week_start", *PROGRAMS)
     assert [
         tuple(r[c] for c in (*columns, "worker_days_needed", "worker_days_capacity")) for r in rows
     ] == [
@@ -217,12 +232,15 @@ def test_forecast_counts_people_per_site_and_week(
         ("", "", "2026-11-30", "0", "0", "0", "0.00", "0.00"),
     ]
     assert rows[0]["site_name"] == "C1服务站" and rows[-1]["site_name"] == "未分配站点"
-    assert (result.people, result.unassigned) == (7, 1)
+    assert result.visits == dict(zip(PROGRAMS, (5, 1, 1), strict=True))
+    assert result.unassigned == 1
     assert sorted(result.charts) == ["浦沿街道", "长河街道"]
     for chart in result.charts.values():
         assert_png(chart, (1440, 960))
     registry = [s for s in statements if "FROM persons" in s or "FROM residence_permits" in s]
-    assert registry and all("birth_date BETWEEN" in s for s in registry)
+    # people found by a birth-date range on the index, then read by key: no scan
+    assert any("birth_date BETWEEN" in s for s in registry)
+    assert all(" IN (" in s.split("WHERE", 1)[-1] for s in registry)
 
 
 def test_forecast_29_february_births_in_a_common_year(engine: Engine, tmp_path: Path) -> None:
@@ -236,10 +254,12 @@ def test_forecast_29_february_births_in_a_common_year(engine: Engine, tmp_path: 
     ]
     load(engine, tmp_path / "x", persons, [home("HH1", SITE)])
 
-    result = write_forecast(engine, tmp_path / "out", dt.date(2100, 2, 22), 14, WALKING)
+    result = write_forecast(
+        engine, tmp_path / "out", dt.date(2100, 2, 22), 14, DISPATCHER, CATALOG, "330108"
+    )
 
     rows = [r for r in read_csv(result.csv) if r["site_id"] == "C1"]
-    assert [(r["week_start"], r["reach_60"], r["reach_80"], r["reach_100"]) for r in rows] == [
+    assert [(r["week_start"], *(r[p] for p in PROGRAMS)) for r in rows] == [
         ("2100-02-22", "0", "2", "1"),
         ("2100-03-01", "0", "0", "1"),
     ]

@@ -1,9 +1,12 @@
 """The pure parts of the coverage map and the demand forecast."""
 
+import dataclasses
 import datetime as dt
 import math
+import random
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,16 +23,24 @@ from proactive.field.coverage import (
 )
 from proactive.field.forecast import (
     UNASSIGNED,
-    Birth,
+    Event,
     Week,
-    assign,
+    events,
+    site_of,
     site_weeks,
     tally,
-    week_reached,
+    visited_programs,
     week_ticks,
     weeks,
 )
+from proactive.field.placement import Board, Circle, Job, SiteInfo, WorkerInfo, plan
+from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Point, Walking, straight_metres
+from proactive.programs.catalog import Program, load_catalog
+from proactive.registry.resident import HukouRecord, PermitRecord, Resident
+from proactive.registry.resident_reads import Home
+from proactive.settings import ROOT
+from tests.factories import make_id
 
 WALKING = Walking()
 SITE = Point(30.19, 120.20)
@@ -131,6 +142,27 @@ def test_tens_of_thousands_of_homes_against_sixty_sites_well_under_a_second() ->
 
 
 # -- forecast ---------------------------------------------------------------------------------
+DAY = dt.date(2026, 11, 23)
+CATALOG = load_catalog(ROOT / "jobs")
+CHANGHE = "330108002001"
+
+
+def hukou(n: int, birth: dt.date, status: str = "active", code: str | None = CHANGHE) -> Resident:
+    record = HukouRecord("王芳", "女", birth, status, None, code)
+    return Resident(make_id(f"{birth:%Y%m%d}", order=n), hukou=record)
+
+
+def permit_holder(n: int, birth: dt.date, valid_to: dt.date = dt.date(2030, 1, 1)) -> Resident:
+    record = PermitRecord("李娜", "女", birth, CHANGHE, dt.date(2020, 1, 1), valid_to)
+    return Resident(make_id(f"{birth:%Y%m%d}", order=n), permit=record)
+
+
+def forecast_events(residents: list[Resident], catalog: dict[str, Program] = CATALOG) -> list:
+    where = {r.id_number: Home("长河路1号", CHANGHE, SITE) for r in residents}
+    programs = visited_programs(catalog)
+    return [(e.program, e.day) for e in events(residents, where, programs, DAY, 14, "330108")]
+
+
 def test_weeks_cover_the_window_with_a_short_last_week() -> None:
     calendar = weeks(dt.date(2026, 11, 25), 365)
     assert len(calendar) == 53
@@ -139,80 +171,151 @@ def test_weeks_cover_the_window_with_a_short_last_week() -> None:
     assert sum(w.days for w in calendar) == 365
 
 
-@pytest.mark.parametrize(
-    ("birth", "age", "week"),
-    [
-        (dt.date(1966, 11, 23), 60, 0),  # on the first day
-        (dt.date(1966, 11, 29), 60, 0),  # on the 7th day
-        (dt.date(1966, 11, 30), 60, 1),
-        (dt.date(1966, 12, 6), 60, 1),  # the last day of the window
-        (dt.date(1966, 12, 7), 60, None),  # the day after
-        (dt.date(1966, 11, 22), 60, None),  # the day before
-        (dt.date(1946, 12, 1), 80, 1),
-        (dt.date(1926, 11, 23), 100, 0),
-    ],
-)
-def test_the_week_a_person_reaches_an_age(birth: dt.date, age: int, week: int | None) -> None:
-    assert week_reached(birth, age, dt.date(2026, 11, 23), 14) == week
-
-
-def test_born_on_29_february_reaches_an_age_on_28_february_of_a_common_year() -> None:
-    # 2025 is common: 61 on Friday 28 February, in the week of Saturday 22 February
-    assert week_reached(dt.date(1964, 2, 29), 61, dt.date(2025, 2, 22), 14) == 0
-    assert week_reached(dt.date(1964, 3, 1), 61, dt.date(2025, 2, 22), 14) == 1
-    # 60, 80 and 100 are multiples of four: only a non-leap century year is common
-    assert week_reached(dt.date(2020, 2, 29), 80, dt.date(2100, 2, 22), 14) == 0
-    assert week_reached(dt.date(2000, 2, 29), 100, dt.date(2100, 2, 22), 14) == 0
-    # in a leap year, on 29 February itself
-    assert week_reached(dt.date(1964, 2, 29), 60, dt.date(2024, 2, 22), 7) is None
-    assert week_reached(dt.date(1964, 2, 29), 60, dt.date(2024, 2, 22), 8) == 1
-
-
-def test_people_go_to_the_nearest_community_site_else_their_communitys() -> None:
-    sites = [
-        site("C1", SITE),
-        site("C2", north(3000), code="330108003001"),
-        site("S1", north(1600), kind="street"),
+def test_the_catalogs_visited_programs_with_their_ages_and_eligibility() -> None:
+    residents = [
+        hukou(1, dt.date(1966, 11, 23)),  # 60 on the first day
+        hukou(2, dt.date(1966, 12, 6)),  # 60 on the last day of the window
+        hukou(3, dt.date(1966, 12, 7)),  # the day after
+        hukou(4, dt.date(1966, 11, 22)),  # the day before
+        hukou(5, dt.date(1946, 12, 1)),  # 80
+        hukou(6, dt.date(1926, 11, 23)),  # 100
+        hukou(7, dt.date(1966, 11, 24), status="deceased"),
+        hukou(8, dt.date(1966, 11, 25), status="moved_out"),
+        hukou(9, dt.date(1966, 11, 26), code=None),  # no household: not resident here
+        permit_holder(10, dt.date(1966, 11, 27)),  # the certificate takes permit holders
+        permit_holder(11, dt.date(1946, 11, 27)),  # the allowance follows the hukou only
+        permit_holder(12, dt.date(1966, 11, 28), valid_to=dt.date(2026, 11, 27)),  # lapsed
     ]
-    people = [
-        Birth(dt.date(1966, 12, 1), "330108003001", north(1400)),  # nearer C1, other community
-        Birth(dt.date(1966, 12, 1), "330108002001", north(1600)),  # nearer C2
-        Birth(dt.date(1966, 12, 1), "330108003001", None),
-        Birth(dt.date(1966, 12, 1), "330108001001", None),  # no site in that community
+    assert sorted(forecast_events(residents)) == [
+        ("centenarian_visit", dt.date(2026, 11, 23)),
+        ("high_age_allowance", dt.date(2026, 12, 1)),
+        ("senior_certificate", dt.date(2026, 11, 23)),
+        ("senior_certificate", dt.date(2026, 11, 27)),
+        ("senior_certificate", dt.date(2026, 12, 6)),
     ]
-    assert assign(people, sites, WALKING) == ["C1", "C2", "C2", UNASSIGNED]
 
 
-def test_site_weeks_count_people_worker_days_and_capacity() -> None:
+def test_a_program_added_to_the_catalog_is_forecast(tmp_path: Path) -> None:
+    for name in ("senior_certificate", "high_age_allowance", "centenarian_visit"):
+        (tmp_path / f"{name}.toml").write_text(
+            (ROOT / "jobs" / f"{name}.toml").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    text = (ROOT / "jobs" / "centenarian_visit.toml").read_text(encoding="utf-8")
+    ninety = text.replace('"centenarian_visit"', '"age_90_visit"').replace("age = 100", "age = 90")
+    (tmp_path / "age_90_visit.toml").write_text(ninety, encoding="utf-8")
+    notice = text.replace('"centenarian_visit"', '"age_95_notice"').replace("age = 100", "age = 95")
+    (tmp_path / "age_95_notice.toml").write_text(
+        notice.replace('kind = "visit"', 'kind = "notice"'), encoding="utf-8"
+    )
+    catalog = load_catalog(tmp_path)
+    residents = [hukou(1, dt.date(1936, 11, 30)), hukou(2, dt.date(1931, 11, 30))]
+    assert forecast_events(residents, catalog) == [("age_90_visit", dt.date(2026, 11, 30))]
+    assert [p.id for p in visited_programs(catalog)] == [
+        "senior_certificate",
+        "high_age_allowance",
+        "age_90_visit",
+        "centenarian_visit",
+    ]  # a notice sends nobody
+
+
+def test_29_february_births_follow_each_programs_leap_day_rule() -> None:
+    # 2100 is a common year: 80 on 28 February (feb28), or on 1 March under mar1
+    feb28 = CATALOG["high_age_allowance"]
+    mar1 = dataclasses.replace(feb28, id="mar1_visit", leap_day="mar1")
+    born = hukou(1, dt.date(2020, 2, 29))
+    where = {born.id_number: Home("", CHANGHE, SITE)}
+    found = events([born], where, [feb28, mar1], dt.date(2100, 2, 22), 14, "330108")
+    assert [(e.program, e.day) for e in found] == [
+        ("high_age_allowance", dt.date(2100, 2, 28)),
+        ("mar1_visit", dt.date(2100, 3, 1)),
+    ]
+    counts = tally([("C1", e) for e in found], dt.date(2100, 2, 22), 14)
+    assert counts == Counter({("C1", 0, "high_age_allowance"): 1, ("C1", 1, "mar1_visit"): 1})
+
+
+def test_the_forecast_places_people_where_dispatch_does() -> None:
+    street = SiteInfo("S1", "西兴街道便民服务中心", "street", "330108001000", north(5000), 40)
+    near = SiteInfo("C1", "甲社区服务站", "community", "330108001001", SITE, 40)
+    far = SiteInfo("C2", "乙社区服务站", "community", "330108001002", north(6000), 40)
+    empty = SiteInfo("C3", "丙社区服务站", "community", "330108001003", north(-6000), 40)
+    sites = [street, near, far, empty]
+    staff = [
+        WorkerInfo("W1", "C1", "worker", 8),
+        WorkerInfo("P1", "C1", "supervisor", 8),
+        WorkerInfo("W2", "C2", "worker", 8),  # C2 has no supervisor; C3 nobody
+        WorkerInfo("W3", "S1", "worker", 8),
+        WorkerInfo("P3", "S1", "supervisor", 8),
+    ]
+    rng = random.Random(11)
+    homes: list[tuple[Point | None, str]] = [
+        (north(rng.uniform(-7000, 7000)), rng.choice(["330108001001", "330108001002"]))
+        for _ in range(40)
+    ]
+    homes += [(None, "330108001003"), (None, "330108001099"), (north(-6000), "330108001003")]
+    circle = Circle(sites, WALKING)
+    calendar = ChinaCalendar()
+    dispatched = Board(circle, staff, calendar, DAY)
+    forecast = Board(circle, staff, calendar, DAY, horizon_days=0)
+    for visitor in ("worker", "supervisor"):
+        jobs = [
+            Job(n, 1, dt.date(1966, 11, 23), home, code, DAY, visitor=visitor)
+            for n, (home, code) in enumerate(homes)
+        ]
+        placed, left = plan(jobs, circle, dispatched)
+        assert left == []
+        for placement in placed:
+            job = placement.job
+            event = Event("p", DAY, visitor, job.division_code, job.home)
+            assert site_of(event, circle, forecast) == placement.site_id
+        assert {p.site_id for p in placed} >= {"C1", "S1"}
+    assert site_of(Event("p", DAY, "worker", "330108009001", None), circle, forecast) == UNASSIGNED
+
+
+def test_site_weeks_count_visits_worker_days_and_capacity() -> None:
     day = dt.date(2026, 11, 25)
+
+    def event(program: str, on: dt.date) -> Event:
+        return Event(program, on, "worker", CHANGHE, None)
+
     counts = tally(
         [
-            ("C1", 60, dt.date(1966, 11, 25)),
-            ("C1", 60, dt.date(1966, 11, 26)),
-            ("C1", 80, dt.date(1946, 12, 3)),
-            ("C1", 100, dt.date(1926, 11, 30)),
-            ("C1", 60, dt.date(1966, 12, 30)),  # outside the window
-            (UNASSIGNED, 60, dt.date(1966, 11, 27)),
+            ("C1", event("a", day)),
+            ("C1", event("a", dt.date(2026, 11, 26))),
+            ("C1", event("b", dt.date(2026, 12, 3))),
+            ("C1", event("c", dt.date(2026, 11, 30))),
+            ("C1", event("a", dt.date(2026, 12, 30))),  # outside the window
+            ("S1", event("a", dt.date(2026, 11, 27))),  # the street office standing in
+            (UNASSIGNED, event("a", dt.date(2026, 11, 27))),
         ],
         day,
         10,
-        (60, 80, 100),
     )
     assert counts == Counter(
-        {("C1", 0, 60): 2, ("C1", 1, 80): 1, ("C1", 0, 100): 1, ("", 0, 60): 1}
+        {
+            ("C1", 0, "a"): 2,
+            ("C1", 1, "b"): 1,
+            ("C1", 0, "c"): 1,
+            ("S1", 0, "a"): 1,
+            ("", 0, "a"): 1,
+        }
     )
-    rows = site_weeks(
-        counts, [site("C1", SITE), site("S1", SITE, "street")], {"C1": 3}, weeks(day, 10), 2
-    )
+    sites = [
+        SiteInfo("C1", "C1站", "community", CHANGHE, SITE, 10),
+        SiteInfo("S0", "S0街道", "street", "330108003000", SITE, 10),  # no visits: no row
+        SiteInfo("S1", "S1街道", "street", "330108002000", SITE, 10),
+    ]
+    rows = site_weeks(counts, sites, {"C1": 3}, weeks(day, 10), 2, ("a", "b", "c"))
     assert [(r.site_id, r.week_start, r.reaching) for r in rows] == [
         ("C1", day, (2, 0, 1)),
         ("C1", dt.date(2026, 12, 2), (0, 1, 0)),
+        ("S1", day, (1, 0, 0)),
+        ("S1", dt.date(2026, 12, 2), (0, 0, 0)),
         ("", day, (1, 0, 0)),
         ("", dt.date(2026, 12, 2), (0, 0, 0)),
     ]
-    assert [r.worker_days_needed for r in rows] == [1.5, 0.5, 0.5, 0.0]
-    assert [r.worker_days_capacity for r in rows] == [15.0, pytest.approx(15 * 3 / 7), 0.0, 0.0]
-    assert rows[0].street == "长河街道" and rows[2].site_name == "未分配站点"
+    assert [r.worker_days_needed for r in rows] == [1.5, 0.5, 0.5, 0.0, 0.5, 0.0]
+    assert [r.worker_days_capacity for r in rows][:2] == [15.0, pytest.approx(15 * 3 / 7)]
+    assert rows[0].street == "长河街道" and rows[-1].site_name == "未分配站点"
 
 
 def test_week_ticks_do_not_crowd() -> None:
