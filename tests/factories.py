@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import datetime as dt
+import functools
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 
+from proactive import db
 from proactive.certificates import keys
 from proactive.certificates.file_store import DirectoryStore
 from proactive.certificates.issuing import Issuer
@@ -20,13 +25,32 @@ from proactive.models import Case, Task
 from proactive.settings import ROOT
 
 
-def cli_environment(tmp_path: Path) -> dict[str, str]:
-    """The settings of a command-line test: a SQLite file, keys and PDFs under tmp_path."""
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI test: a SQLite file migrated to head (as `proactive db upgrade`
+    leaves it after a deploy), keys and PDFs under tmp_path."""
     return {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PROACTIVE_DATABASE_URL": migrated_sqlite(tmp_path / "cli.db"),
         "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
         "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
     }
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A SQLite file at `path` migrated to head, and its URL: a copy of one migrated per test
+    process (commands refuse a database behind the code; only `proactive db upgrade` migrates)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_template(), path)
+    return f"sqlite:///{path}"
+
+
+@functools.cache
+def _migrated_template() -> Path:
+    where = Path(tempfile.mkdtemp(prefix="proactive-head-"))
+    atexit.register(shutil.rmtree, where, True)
+    engine = db.make_engine(f"sqlite:///{where / 'head.db'}")
+    db.upgrade(engine)
+    engine.dispose()
+    return where / "head.db"
 
 
 def make_id(birth: str = "19661125", region: str = "330108", order: int = 123) -> str:
@@ -167,15 +191,6 @@ def worker(worker_id: str, site_id: str, role: str = "worker", capacity: int = 8
         "active": "true",
         "role": role,
         "daily_capacity": str(capacity),
-    }
-
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a CLI test: a SQLite file, keys and PDFs under tmp_path."""
-    return {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
     }
 
 

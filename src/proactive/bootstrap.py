@@ -44,24 +44,57 @@ class DatabaseUnreachable(ProactiveError):
     """Cannot reach the database"""
 
 
-def engine(settings: Settings, migrate: bool = True) -> Engine:
-    """The database engine, migrated to head; DatabaseUnreachable (naming the URL without its
-    password) if it cannot be reached."""
+class SchemaNotReady(ProactiveError):
+    """The database does not match this version of proactive"""
+
+
+def engine(settings: Settings) -> Engine:
+    """The database engine, refused (SchemaNotReady, naming `proactive db upgrade`) unless the
+    database is at the migrations' head; DatabaseUnreachable (naming the URL without its
+    password) if it cannot be reached. Only `proactive db upgrade` migrates."""
+    from proactive import db
+
+    return _connected(settings, lambda e: _missing_sqlite_file(e) or db.schema_problem(e))
+
+
+def upgraded_engine(settings: Settings) -> Engine:
+    """The database engine after migrating it to head (`proactive db upgrade`, the demo)."""
+    from proactive import db
+
+    def migrate(built: Engine) -> None:
+        db.upgrade(built)
+
+    return _connected(settings, migrate)
+
+
+def _connected(settings: Settings, prepare: Callable[[Engine], str | None]) -> Engine:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     from proactive import db, logs
 
     logs.configure(settings.log_level)
+    url = safe_url(settings.database_url)
     built = db.make_engine(settings.database_url)
-    if migrate:
-        try:
-            if not db.at_head(built):
-                db.upgrade(built)
-        except (OperationalError, InterfaceError) as error:
-            built.dispose()
-            cause = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
-            raise DatabaseUnreachable(f"{safe_url(settings.database_url)} ({cause})") from None
+    try:
+        problem = prepare(built)
+    except (OperationalError, InterfaceError) as error:
+        built.dispose()
+        cause = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+        raise DatabaseUnreachable(f"{url} ({cause})") from None
+    if problem:
+        built.dispose()
+        raise SchemaNotReady(f"{url} {problem}")
     return built
+
+
+def _missing_sqlite_file(built: Engine) -> str | None:
+    """A SQLite file that does not exist is refused before connecting (which would create it)."""
+    name = built.url.database
+    if built.dialect.name != "sqlite" or not name or name == ":memory:":
+        return None
+    if Path(name).exists() or not Path(name).parent.is_dir():  # the latter: unreachable
+        return None
+    return "does not exist: run `proactive db upgrade` to create it"
 
 
 def column_map(settings: Settings) -> Mapping[str, Mapping[str, str]]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from proactive.settings import ROOT
 
@@ -52,9 +53,31 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision`. On PostgreSQL under a session advisory lock (per schema), so
+    several upgrades started at once run one after the other, the later ones finding nothing
+    left to do."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+_MIGRATION_KEY = "hashtextextended(current_schema() || ' proactive migrations', 0)"
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text(f"SELECT pg_advisory_lock({_MIGRATION_KEY})"))
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock({_MIGRATION_KEY})"))
+            conn.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -63,19 +86,48 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
-def at_head(engine: Engine) -> bool:
-    """Whether the database is at the migrations' head, found without loading Alembic (a tenth
-    of a second of every command): alembic_version against the revisions the files in
-    migrations/versions declare. Anything unexpected answers False, and Alembic decides."""
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions alembic_version records; empty for a database without a schema. A database
+    that cannot be reached raises SQLAlchemy's error."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return set()
+        return {
+            row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+        }
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """What keeps the code from using this database (no schema yet, behind the code, migrated
+    by a newer version), or None when it is at the migrations' head."""
+    current = current_revisions(engine)
+    known, heads = code_revisions()
+    if current == heads:
+        return None
+    if not current:
+        return "has no schema yet: run `proactive db upgrade`"
+    at, needs = ", ".join(sorted(current)), ", ".join(sorted(heads))
+    if current <= known:
+        return f"is behind the code (at {at}, needs {needs}): run `proactive db upgrade`"
+    return f"is at revision {at}, unknown to this code (migrated by a newer version?)"
+
+
+def code_revisions() -> tuple[set[str], set[str]]:
+    """Every revision of migrations/versions and its heads: read with `ast`, or from Alembic
+    when a file declares them otherwise."""
     heads = script_heads(VERSIONS)
-    if not heads:
-        return False
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT version_num FROM alembic_version"))
-            return {row[0] for row in rows} == heads
-    except SQLAlchemyError:
-        return False
+    if heads:
+        return script_revisions(VERSIONS), heads
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    return {r.revision for r in script.walk_revisions()}, set(script.get_heads())
+
+
+def script_revisions(versions: Path) -> set[str]:
+    """The revisions the files in `versions` declare as plain literals."""
+    found = (_literals(path, ("revision",)).get("revision") for path in versions.glob("*.py"))
+    return {revision for revision in found if isinstance(revision, str)}
 
 
 def script_heads(versions: Path) -> set[str]:

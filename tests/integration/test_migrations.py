@@ -1,8 +1,12 @@
 """Migrations from empty to head and back, on every backend, and the schema they build
 matching the models."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,6 +14,8 @@ from sqlalchemy import Engine, inspect, text
 
 from proactive import db
 from proactive.models import Base
+from proactive.settings import ROOT
+from tests.conftest import POSTGRES_URL
 
 
 def test_upgrade_from_empty_matches_the_models(bare_engine: Engine) -> None:
@@ -27,17 +33,56 @@ def test_downgrade_to_empty_and_back(bare_engine: Engine) -> None:
     assert "persons" in inspect(bare_engine).get_table_names()
 
 
-def test_at_head_agrees_with_alembic(bare_engine: Engine) -> None:
-    """Commands skip Alembic when the database is at head; the shortcut must see what it sees."""
+def test_schema_problem_agrees_with_alembic(bare_engine: Engine) -> None:
+    """Commands check the schema without Alembic; the shortcut must see what it sees."""
     script = ScriptDirectory.from_config(db.alembic_config(bare_engine))
     assert db.script_heads(db.VERSIONS) == set(script.get_heads())
-    assert not db.at_head(bare_engine)  # no alembic_version table yet
+    assert db.code_revisions() == (
+        {r.revision for r in script.walk_revisions()},
+        set(script.get_heads()),
+    )
+    assert db.schema_problem(bare_engine) == "has no schema yet: run `proactive db upgrade`"
     db.upgrade(bare_engine)
-    assert db.at_head(bare_engine)
+    assert db.schema_problem(bare_engine) is None
     previous = script.get_revision(script.get_current_head()).down_revision
     assert isinstance(previous, str)
     db.downgrade(bare_engine, previous)
-    assert not db.at_head(bare_engine)
+    problem = db.schema_problem(bare_engine)
+    assert problem is not None
+    assert problem.startswith(f"is behind the code (at {previous}, needs ")
+    assert problem.endswith("run `proactive db upgrade`")
+    with bare_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999_from_the_future'"))
+    assert db.schema_problem(bare_engine) == (
+        "is at revision 0999_from_the_future, unknown to this code (migrated by a newer version?)"
+    )
+
+
+def test_concurrent_upgrades_of_a_fresh_postgresql_database_both_succeed(
+    bare_engine: Engine,
+) -> None:
+    """Two `proactive db upgrade` processes started at once after a deploy: without the
+    advisory lock one of them died on alembic_version's primary key or a table created twice."""
+    if bare_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: one writer at a time; the lock is PostgreSQL's")
+    with bare_engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "PROACTIVE_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+    }
+    command = [sys.executable, "-m", "proactive.cli.main", "db", "upgrade"]
+    upgrades = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [(p.wait(), p.communicate()[0].decode()) for p in upgrades]
+    assert [code for code, _ in outputs] == [0, 0], outputs
+    with bare_engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    assert len(versions) == 1 and set(versions) == db.script_heads(db.VERSIONS)
+    assert all(f"database at head ({versions[0]})" in output for _, output in outputs)
 
 
 def test_script_heads_reads_merges_and_gives_up_on_what_it_cannot_read(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def demo_command(
     from proactive.demo import run as demo
 
     settings = Settings.from_env()
-    engine = bootstrap.engine(settings)
+    engine = bootstrap.upgraded_engine(settings)
     key_dir = Path(settings.key_dir)
     if not (key_dir / keys.PRIVATE_FILE).exists():
         kid, _ = keys.init(key_dir)
@@ -164,9 +164,11 @@ def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetim
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the database to the latest schema."""
-    bootstrap.engine(Settings.from_env())
-    print("database at head")
+    """Migrate the database to the latest schema (after each deploy, before the services start)."""
+    from proactive import db
+
+    engine = bootstrap.upgraded_engine(Settings.from_env())
+    print(f"database at head ({', '.join(sorted(db.current_revisions(engine)))})")
 
 
 @app.command("run")

@@ -10,7 +10,7 @@ import pytest
 
 from proactive.field.coverage import CommunityGap, write_gaps
 from tests.factories import (
-    cli_environment,
+    cli_env,
     household,
     senior,
     site,
@@ -28,7 +28,7 @@ BAD_SITE = "@SUM(1)"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = cli_environment(tmp_path)
+    environment = cli_env(tmp_path)
     homes = [
         household(
             "HH1", address=ADDRESS, lat="30.1905", lon="120.2005", division_code="330108002001"

@@ -3,11 +3,13 @@ never a traceback, whichever command meets them."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from proactive import db
 from proactive.cli.main import app
 from proactive.testing.hostile_pdfs import write_hostile_files
 from tests.factories import cli_env
@@ -147,3 +149,52 @@ def test_verify_of_a_hostile_file_says_unreadable(
     result = runner.invoke(app, ["certificates", "verify", "--offline", str(path)], env=env)
     assert "Traceback" not in result.output
     assert (result.exit_code, result.output) == (1, "无效 unreadable\n")
+
+
+# Every kind of command that opens the database: listings, ingest, the night, the services.
+DATABASE_COMMANDS = [
+    ["runs"],
+    ["cases"],
+    ["ingest", "."],
+    ["run", "--date", "2026-11-25"],
+    ["doctor"],
+    ["tasks"],
+    ["worker", "--once"],
+    ["serve"],
+    ["schedule"],
+    ["users", "list"],
+    ["optout", "list"],
+]
+
+
+@pytest.mark.parametrize("args", DATABASE_COMMANDS, ids=lambda a: "-".join(a[:2]))
+def test_a_database_without_schema_is_refused_naming_db_upgrade(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Only `proactive db upgrade` migrates; a missing SQLite file is not created either."""
+    where = tmp_path / "fresh.db"
+    line = one_line_error(args, {**env, "PROACTIVE_DATABASE_URL": f"sqlite:///{where}"})
+    assert line == (
+        f"error: The database does not match this version of proactive: sqlite:///{where} "
+        "does not exist: run `proactive db upgrade` to create it"
+    )
+    assert not where.exists()
+    sqlite3.connect(where).execute("CREATE TABLE unrelated (x)").connection.close()
+    line = one_line_error(args, {**env, "PROACTIVE_DATABASE_URL": f"sqlite:///{where}"})
+    assert line.endswith(f"sqlite:///{where} has no schema yet: run `proactive db upgrade`")
+
+
+def test_a_database_behind_the_code_is_refused_until_db_upgrade(env: dict[str, str]) -> None:
+    engine = db.make_engine(env["PROACTIVE_DATABASE_URL"])
+    known, heads = db.code_revisions()
+    (head,) = heads
+    previous = sorted(known)[-2]
+    db.downgrade(engine, previous)
+    engine.dispose()
+    line = one_line_error(["cases"], env)
+    assert line.endswith(
+        f"is behind the code (at {previous}, needs {head}): run `proactive db upgrade`"
+    )
+    upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert (upgraded.exit_code, upgraded.output) == (0, f"database at head ({head})\n")
+    assert runner.invoke(app, ["cases"], env=env).exit_code == 0

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from proactive.cli.main import app
 from proactive.nightly.schedule import build_scheduler, load_schedule
 from proactive.settings import ROOT
-from tests.factories import household, make_id, person, write_extract
+from tests.factories import cli_env, household, make_id, person, write_extract
 
 runner = CliRunner()
 BIRTHDAY = make_id(birth="19661125", order=11)
@@ -18,11 +18,7 @@ MISMATCH = make_id(birth="19661125", order=13)
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
-    }
+    environment = cli_env(tmp_path)
     rows = [
         person(1, id_number=BIRTHDAY, birth_date="1966-11-25", sex="男"),
         person(2, id_number=MISMATCH, birth_date="1966-11-25", sex="女"),

@@ -75,6 +75,7 @@ def test_a_run_on_a_terminal_shows_each_stage_with_its_counts(
     extract: Path, tmp_path: Path
 ) -> None:
     env = _env(tmp_path)
+    _proactive(env, "db", "upgrade")
     _proactive(env, "keys", "init")
     seen = _under_a_terminal(env, "run", "--date", DAY, "--extract", str(extract))
     assert "\x1b[" in seen  # drawn as a live display
@@ -89,6 +90,7 @@ def test_a_run_on_a_terminal_shows_each_stage_with_its_counts(
 
 def test_a_piped_run_writes_one_plain_line_per_stage(extract: Path, tmp_path: Path) -> None:
     env = _env(tmp_path)
+    _proactive(env, "db", "upgrade")
     _proactive(env, "keys", "init")
     done = _proactive(env, "run", "--date", DAY, "--extract", str(extract))
     for output in (done.stdout, done.stderr):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from proactive.cli.main import app
 from proactive.models import Task
-from tests.factories import household, senior, site, worker, write_csv, write_extract
+from tests.factories import cli_env, household, senior, site, worker, write_csv, write_extract
 
 runner = CliRunner()
 ROWS = [
@@ -22,11 +22,7 @@ ROWS = [
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
-        "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf"),
-    }
+    environment = cli_env(tmp_path)
     homes = [
         household("HH1", lat="30.1905", lon="120.2005", division_code="330108002001"),
         household("HH2", lat="30.1890", lon="120.1990", division_code="330108002001"),

@@ -17,7 +17,15 @@ from proactive.models import Case, Certificate, Message, Run, Task
 from proactive.nightly.run import AlreadyRan
 from proactive.settings import Settings
 from proactive.time import SHANGHAI
-from tests.factories import household, senior, site, worker, write_csv, write_extract
+from tests.factories import (
+    household,
+    migrated_sqlite,
+    senior,
+    site,
+    worker,
+    write_csv,
+    write_extract,
+)
 
 runner = CliRunner()
 NIGHT = dt.date(2026, 11, 25)
@@ -47,7 +55,7 @@ def extract(directory: Path) -> Path:
 
 def environment(where: Path, extract_dir: Path, database_url: str = "") -> dict[str, str]:
     env = {
-        "PROACTIVE_DATABASE_URL": database_url or f"sqlite:///{where}/night.db",
+        "PROACTIVE_DATABASE_URL": database_url or migrated_sqlite(where / "night.db"),
         "PROACTIVE_KEY_DIR": str(where.parent / "keys"),
         "PROACTIVE_CERTIFICATE_DIR": str(where / "pdf"),
         "PROACTIVE_EXTRACT_DIR": str(extract_dir),

@@ -17,7 +17,7 @@ from proactive.errors import ExtractFileError
 from proactive.models import Household, Person, Site, SocialWorker
 from proactive.registry.ingest import IngestSummary
 from tests.factories import (
-    cli_environment,
+    cli_env,
     household,
     make_id,
     person,
@@ -259,7 +259,7 @@ def test_the_report_of_a_hostile_file_holds_no_nul(engine: Engine, tmp_path: Pat
 def test_the_command_refuses_the_file_in_one_line_with_exit_2(
     tmp_path: Path, breaker: Any, problem: str
 ) -> None:
-    env = cli_environment(tmp_path)
+    env = cli_env(tmp_path)
     first = write_extract(tmp_path / "a", [person(1)])
     loaded = runner.invoke(app, ["ingest", str(first), "--report-dir", str(tmp_path)], env=env)
     assert loaded.exit_code == 0, loaded.output
