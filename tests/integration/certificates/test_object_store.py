@@ -22,7 +22,7 @@ from proactive.certificates.issuing import Issuer
 from proactive.certificates.object_store import ObjectStoreError, S3Store
 from proactive.cli.main import app
 from proactive.nightly import invariants
-from tests.factories import household, make_issuer, write_extract
+from tests.factories import cli_env, household, make_issuer, write_extract
 from tests.integration.certificates.test_issuing import DAY, issued, load, run, seniors
 
 runner = CliRunner()
@@ -123,8 +123,7 @@ def test_a_location_without_a_bucket_is_refused() -> None:
 def env(tmp_path: Path, store: S3Store, endpoint: str) -> dict[str, str]:
     """The command line with its certificate files in the bucket."""
     return {
-        "PROACTIVE_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "PROACTIVE_KEY_DIR": str(tmp_path / "keys"),
+        **cli_env(tmp_path),
         "PROACTIVE_CERTIFICATE_DIR": f"s3://{store.bucket}/{store.prefix}",
         "PROACTIVE_S3_ENDPOINT_URL": endpoint,
     }
