@@ -7,6 +7,7 @@ the libraries it uses (`proactive --help` imports none of them).
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from proactive.certificates.file_store import FileStore
-    from proactive.certificates.issuing import Issuer
+    from proactive.certificates.issuing import Issuer, IssuingPass
     from proactive.field.plan_visits import Dispatcher
     from proactive.nightly.run import RunOptions, RunReport
     from proactive.programs.catalog import Program
@@ -148,6 +149,46 @@ def file_store(settings: Settings) -> FileStore:
     from proactive.certificates.file_store import open_store
 
     return open_store(settings.certificate_dir, settings.s3_endpoint_url)
+
+
+class SeveralIssuersNeedPostgres(ProactiveError):
+    """Several issuing processes need PostgreSQL (each claims its batches with SKIP LOCKED);
+    on SQLite issue with one"""
+
+
+def issue_now(
+    settings: Settings, issue: IssuingPass, processes: int = 1, progress: Progress | None = None
+) -> Counter[str]:
+    """Issue the certificates of every approved case (and finish pending ones) in `processes`
+    processes on this machine; other machines may run the same at once on PostgreSQL, each
+    claiming its own batches. Progress is shown for one process only."""
+    if processes == 1:
+        return _issue_here(settings, issue, progress)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from sqlalchemy.engine import make_url
+
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        raise SeveralIssuersNeedPostgres(
+            f"--processes {processes} with {safe_url(settings.database_url)}"
+        )
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        parts = list(pool.map(_issue_here, [settings] * processes, [issue] * processes))
+    return sum(parts, Counter[str]())
+
+
+def _issue_here(
+    settings: Settings, issue: IssuingPass, progress: Progress | None = None
+) -> Counter[str]:
+    from proactive.certificates.issuing import issue_certificates
+    from proactive.progress import SILENT
+
+    built = engine(settings)
+    try:
+        return issue_certificates(built, programs(), issuer(settings), issue, progress or SILENT)
+    finally:
+        built.dispose()
 
 
 def dispatcher(settings: Settings) -> Dispatcher:

@@ -9,10 +9,11 @@ import typer
 
 from proactive import bootstrap
 from proactive.certificates.reasons import ReissueReason
-from proactive.cli.common import FormatOption, UnmaskedOption, fail
+from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, fail
 from proactive.errors import ProactiveError
 from proactive.masking import mask_name
 from proactive.output import Format, render
+from proactive.progress import counts_text
 from proactive.settings import Settings
 
 keys_app = typer.Typer(help="The district's certificate signing keys.")
@@ -78,6 +79,29 @@ def certificates_verify(
         )
     if not result.valid:
         raise typer.Exit(code=1)
+
+
+@certificates_app.command("issue")
+def certificates_issue(
+    date: DateOption = None,
+    processes: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes on this machine (PostgreSQL for >1)")
+    ] = 1,
+) -> None:
+    """Issue now the certificates of approved cases (the nightly run does it too): several
+    processes, and several machines running this at once, share the work on PostgreSQL."""
+    from proactive.certificates.issuing import IssuingPass
+    from proactive.cli import progress
+
+    settings = Settings.from_env()
+    bootstrap.engine(settings).dispose()  # reachable and migrated before any process starts
+    issue = IssuingPass(day_or_today(date), "certificates-issue", bootstrap.utc_now())
+    try:
+        with progress.shown() as shown:
+            counts = bootstrap.issue_now(settings, issue, processes, shown)
+    except ProactiveError as error:
+        raise fail(error) from error
+    print(f"issued with {processes} process(es): {counts_text(counts) or 'nothing to issue'}")
 
 
 @certificates_app.command("reissue")
