@@ -1,14 +1,15 @@
-"""Use cases on issued certificates: list, verify (against the database too), reissue."""
+"""Use cases on issued certificates: list, search, verify (against the database too), reissue."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session
 
 from proactive.certificates import numbering, reading, signing
@@ -22,6 +23,10 @@ from proactive.programs.catalog import Program
 from proactive.programs.checks import is_alive
 
 COLUMNS = ("certificate_no", "id_number", "program", "issued_on", "status", "pdf_path")
+SEARCH_LIMIT = 50
+FULL_ID = re.compile(r"\d{17}[\dX]")
+# A masked ID number as the lists show it (330108********1234), or its two ends apart.
+MASKED_ID = re.compile(r"(\d{6})(?:[*＊]+|\s+|…|\.\.\.)(\d{3}[\dX])")
 
 
 class CertificateNotFound(ProactiveError):
@@ -52,6 +57,68 @@ def list_certificates(
             }
             for c in session.scalars(query)
         ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A certificate as the staff pages list it: the holder's ID number masked."""
+
+    id: int
+    certificate_no: str
+    masked_id: str
+    program: str
+    issued_on: dt.date
+    status: str
+    revoked_reason: str
+    case_id: int
+    payload: str
+
+
+def search_filter(text: str) -> ColumnElement[bool] | None:
+    """What a search box means (pure): a whole ID number, a masked one (first 6 and last 4
+    digits), or a piece of a certificate number (4 characters at least); None for too little."""
+    query = text.strip().upper()
+    if FULL_ID.fullmatch(query):
+        return Certificate.id_number == query
+    masked = MASKED_ID.fullmatch(query)
+    if masked:
+        head, tail = masked.groups()
+        return Certificate.id_number.like(f"{head}________{tail}")
+    if len(query) >= 4:
+        return Certificate.certificate_no.contains(query, autoescape=True)
+    return None
+
+
+def search(session: Session, text: str, limit: int = SEARCH_LIMIT) -> list[Found]:
+    """Certificates by number or by their holder's ID number, newest first."""
+    where = search_filter(text)
+    if where is None:
+        return []
+    query = select(Certificate).where(where).order_by(Certificate.id.desc()).limit(limit)
+    return [found(c) for c in session.scalars(query)]
+
+
+def one(session: Session, certificate_id: int) -> tuple[Found, Found | None] | None:
+    """A certificate and the one that replaced it, if any."""
+    row = session.get(Certificate, certificate_id)
+    if row is None:
+        return None
+    after = session.scalars(select(Certificate).where(Certificate.replaces_id == row.id)).first()
+    return found(row), None if after is None else found(after)
+
+
+def found(c: Certificate) -> Found:
+    return Found(
+        c.id,
+        c.certificate_no,
+        mask_id(c.id_number),
+        c.program,
+        c.issued_on,
+        c.status,
+        c.revoked_reason,
+        c.case_id,
+        c.payload,
+    )
 
 
 def payload_of(source: str) -> str:

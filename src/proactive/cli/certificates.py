@@ -111,15 +111,12 @@ def certificates_reissue(
     user: Annotated[str, typer.Option(help="Who asks for the reissue")] = "operator",
 ) -> None:
     """Revoke a certificate and issue a new one under a new number."""
-    from sqlalchemy.orm import Session
-
-    from proactive.certificates import issued
-    from proactive.field import plan_visits
+    from proactive.field import desk
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
     try:
-        new = issued.reissue(
+        new = desk.reissue(
             engine,
             bootstrap.programs(),
             certificate_no,
@@ -129,8 +126,6 @@ def certificates_reissue(
             user,
             bootstrap.utc_now(),
         )
-        with Session(engine) as session, session.begin():  # a planned delivery takes it along
-            plan_visits.carry_numbers(session, bootstrap.utc_now())
     except ProactiveError as error:
         raise fail(error) from error
     print(f"{certificate_no} revoked ({reason.value}); new certificate {new.certificate_no}")

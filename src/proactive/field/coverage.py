@@ -227,12 +227,33 @@ class CoverageResult:
     without_coordinates: int
 
 
+@dataclass(frozen=True)
+class Survey:
+    """The figures of the map and its table, for a page."""
+
+    homes: int  # = covered + uncovered + without_coordinates
+    covered: int
+    uncovered: int
+    without_coordinates: int
+    gaps: list[CommunityGap]
+
+
+def measure(engine: Engine, walking: Walking, day: dt.date) -> tuple[Reach, list[SitePoint]]:
+    """Every lived-in home's walk to its nearest community site on `day` (Asia/Shanghai)."""
+    with engine.connect() as conn:
+        homes, sites = load_dwellings(conn, day), load_site_points(conn)
+    return reach(homes, sites, walking), sites
+
+
+def survey(engine: Engine, walking: Walking, day: dt.date) -> Survey:
+    result, _ = measure(engine, walking, day)
+    return Survey(*_counts(result), gaps(result, community_names()))
+
+
 def write_coverage(engine: Engine, out: Path, walking: Walking, day: dt.date) -> CoverageResult:
     """Write coverage-<day>.png (the map) and coverage-<day>.csv (uncovered homes by
     community) into `out`. `day` is a calendar date in Asia/Shanghai."""
-    with engine.connect() as conn:
-        homes, sites = load_dwellings(conn, day), load_site_points(conn)
-    result = reach(homes, sites, walking)
+    result, sites = measure(engine, walking, day)
     out.mkdir(parents=True, exist_ok=True)
     counts = _counts(result)
     png = draw_map(result, sites, walking, day, counts, out / f"coverage-{day:%Y-%m-%d}.png")

@@ -234,6 +234,40 @@ def write_forecast(
     """Write forecast-<day>.csv (per site and week) and one chart per street,
     forecast-<day>-<street code>.png, into `out`. `day` is a calendar date in Asia/Shanghai;
     the window is [day, day + days)."""
+    outlook = look_ahead(engine, day, days, dispatcher, catalog, district, per_worker_day)
+    programs = outlook.programs
+    out.mkdir(parents=True, exist_ok=True)
+    table = write_table(outlook.rows, programs, out / f"forecast-{day:%Y-%m-%d}.csv")
+    charts = {
+        street: draw_street(
+            street, street_rows, programs, day, days, out / f"forecast-{day:%Y-%m-%d}-{code}.png"
+        )
+        for code, street, street_rows in by_street(outlook.rows, outlook.sites)
+    }
+    return ForecastResult(table, charts, outlook.visits, outlook.unassigned)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The forecast's figures, for the CSV and the charts or for a page."""
+
+    programs: list[Program]  # the visited ones, in the rows' `reaching` order
+    rows: list[SiteWeek]
+    sites: list[SiteInfo]
+    visits: dict[str, int]  # program id -> people reaching its age in the window
+    unassigned: int  # visits no site could be found for
+
+
+def look_ahead(
+    engine: Engine,
+    day: dt.date,
+    days: int,
+    dispatcher: Dispatcher,
+    catalog: Mapping[str, Program],
+    district: str,
+    per_worker_day: int = 8,
+) -> Outlook:
+    """The visits to come per site and week in [day, day + days)."""
     if days < 1:
         raise ValueError(f"a forecast needs at least one day, not {days}")
     programs = visited_programs(catalog)
@@ -247,17 +281,9 @@ def write_forecast(
     counts = tally(((site_of(e, circle, board), e) for e in found), day, days)
     ids = [p.id for p in programs]
     rows = site_weeks(counts, sites, workers, weeks(day, days), per_worker_day, ids)
-    out.mkdir(parents=True, exist_ok=True)
-    table = write_table(rows, programs, out / f"forecast-{day:%Y-%m-%d}.csv")
-    charts = {
-        street: draw_street(
-            street, street_rows, programs, day, days, out / f"forecast-{day:%Y-%m-%d}-{code}.png"
-        )
-        for code, street, street_rows in by_street(rows, sites)
-    }
     unassigned = sum(n for (site, _, _), n in counts.items() if site == UNASSIGNED)
     visits = {p.id: sum(n for (_, _, id), n in counts.items() if id == p.id) for p in programs}
-    return ForecastResult(table, charts, visits, unassigned)
+    return Outlook(programs, rows, list(sites), visits, unassigned)
 
 
 def summary(result: ForecastResult) -> str:

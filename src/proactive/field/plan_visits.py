@@ -108,10 +108,13 @@ def notify(
 
 
 def withdraw_cancelled(
-    session: Session, now: dt.datetime, counts: Counter[str]
+    session: Session, now: dt.datetime, counts: Counter[str], case_ids: Sequence[int] = ()
 ) -> set[tuple[str, dt.date]]:
-    """Planned visits of cancelled cases are withdrawn (a person who died gets no visit)."""
+    """Planned visits of cancelled cases (of these cases, when given) are withdrawn: a person
+    who died gets no visit."""
     cancelled = select(Case.id).where(Case.status == case_states.CANCELLED)
+    if case_ids:
+        cancelled = cancelled.where(Case.id.in_(case_ids))
     touched: set[tuple[str, dt.date]] = set()
     withdrawn = list(
         session.scalars(select(Task).where(Task.status == PLANNED, Task.case_id.in_(cancelled)))

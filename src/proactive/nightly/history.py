@@ -34,11 +34,14 @@ RUNS = table(
 )
 
 
-def list_runs(engine: Engine) -> list[dict[str, Any]]:
-    """Every run, oldest first, as records for output.render."""
+def list_runs(engine: Engine, latest: int | None = None) -> list[dict[str, Any]]:
+    """Every run, oldest first, as records for output.render; or the `latest`, newest first."""
     runs = RUNS.c
+    query = select(RUNS).order_by(runs.id)
+    if latest is not None:
+        query = select(RUNS).order_by(runs.id.desc()).limit(latest)
     with engine.connect() as conn:
-        rows = conn.execute(select(RUNS).order_by(runs.id)).mappings()
+        rows = conn.execute(query).mappings()
         return [
             {
                 "run_id": r["id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from proactive.masking import mask_id
@@ -58,3 +58,13 @@ def case_detail(engine: Engine, case_id: int, unmasked: bool) -> dict[str, Any] 
             for e in casebook.events(session, case.id)
         ]
         return record
+
+
+def case_counts(engine: Engine) -> dict[str, dict[str, int]]:
+    """Cases per program and status."""
+    counts: dict[str, dict[str, int]] = {}
+    query = select(Case.program, Case.status, func.count()).group_by(Case.program, Case.status)
+    with Session(engine) as session:
+        for program, status, count in session.execute(query):
+            counts.setdefault(program, {})[status] = count
+    return counts

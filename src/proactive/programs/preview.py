@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -15,6 +14,8 @@ from proactive.programs.catalog import Program
 from proactive.programs.eligibility import assess
 from proactive.programs.stage import Window
 from proactive.registry.resident_reads import load_residents
+
+NO_INGEST = 2**31 - 1  # no ingest run is later: nobody counts as changed (a PostgreSQL integer)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Preview:
 def preview(
     engine: Engine, program: Program, day: dt.date, district: str, size: int = 5
 ) -> Preview:
-    window = Window(day, day, since_ingest=sys.maxsize)
+    window = Window(day, day, since_ingest=NO_INGEST)
     with Session(engine) as session:
         ids = sorted(detect.candidates(session.connection(), {program.id: program}, window))
         residents = load_residents(session.connection(), ids)

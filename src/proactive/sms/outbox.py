@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from proactive.batching import chunks
@@ -214,8 +214,19 @@ def catalog(programs: Mapping[str, Program], composer: Composer) -> list[dict[st
     return found
 
 
-def list_messages(session: Session, status: str | None, unmasked: bool) -> list[dict[str, object]]:
+def list_messages(
+    session: Session, status: str | None, unmasked: bool, latest: int | None = None
+) -> list[dict[str, object]]:
+    """Messages (of a status), oldest first; or the `latest` ones, newest first."""
     query = select(Message).order_by(Message.id)
+    if latest is not None:
+        query = select(Message).order_by(Message.id.desc()).limit(latest)
     if status:
         query = query.where(Message.status == status)
     return [listing(m, unmasked) for m in session.scalars(query)]
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Messages per status."""
+    query = select(Message.status, func.count()).group_by(Message.status)
+    return {status: count for status, count in session.execute(query)}

@@ -36,7 +36,8 @@ from proactive.masking import mask_id, mask_name
 from proactive.programs import case_queries, case_states, review
 from proactive.settings import ROOT, Settings
 from proactive.time import SHANGHAI, Clock, local_date
-from proactive.web import maps
+from proactive.web import maps, staff
+from proactive.web.kit import Kit
 from proactive.web.ratelimit import RateLimit
 from proactive.web.security import (
     CSRF_FIELD,
@@ -81,7 +82,9 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(ROLE_ZH=ROLE_ZH, OUTCOME_ZH=reports.OUTCOME_ZH)
+    env.globals.update(
+        ROLE_ZH=ROLE_ZH, OUTCOME_ZH=reports.OUTCOME_ZH, VERDICT_ZH=VERDICT_ZH, **staff.WORDS
+    )
     env.filters["local"] = lambda moment: moment.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
     env.filters["minutes"] = lambda value: "—" if value is None else f"{value:.0f} 分钟"
     return env
@@ -468,7 +471,21 @@ class FieldApp:
             set_cookie(response, request, FORM_COOKIE, token, FORM_SECONDS)
             return response
 
+        kit = Kit(
+            self.engine,
+            self.settings,
+            self.clock,
+            programs,
+            dispatcher,
+            public_keys,
+            sessions,
+            run,
+            page,
+            not_found,
+            signed_in,
+        )
         return [
+            *staff.routes(kit),
             Route("/verify", verify, methods=["GET", "POST"]),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/setup", setup, methods=["GET", "POST"]),

@@ -1,6 +1,7 @@
 """A small district for the field app's tests, written straight into the tables: two sites
 (S and T), workers A and B at S, worker C at T, S's supervisor; one planned visit per worker
-today (and one for A tomorrow); accounts for each role with known passwords."""
+today (and one for A tomorrow); accounts for each role with known passwords. And, for district
+staff's pages, a district the nightly run has filled: certificates issued and visits planned."""
 
 from __future__ import annotations
 
@@ -8,20 +9,34 @@ import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from proactive import bootstrap
 from proactive.accounts import users
 from proactive.accounts.roles import Role
+from proactive.certificates.issuing import Issuer
 from proactive.models import Household, Person, Site, SocialWorker
+from proactive.nightly.run import RunOptions, run_nightly
+from proactive.registry.ingest import ingest
 from proactive.settings import Settings
 from proactive.time import Clock
 from proactive.web import app as web
 from tests.conftest import PINNED_NOW
-from tests.factories import make_id, scheduled_visit
+from tests.factories import (
+    household,
+    make_id,
+    scheduled_visit,
+    senior,
+    site,
+    worker,
+    write_csv,
+    write_extract,
+)
 
 TODAY = dt.date(2026, 11, 26)  # PINNED_NOW in Shanghai
 PASSWORD = "田野里的好日子2026"
@@ -191,3 +206,62 @@ def make_app(
     engine: Engine, clock: Clock = lambda: PINNED_NOW, env: dict[str, str] | None = None
 ) -> Starlette:
     return web.create_app(engine, Settings.from_env(env or {}), clock)
+
+
+RUN_DAY = TODAY - dt.timedelta(days=1)
+STAFF = {
+    "admin": (Role.admin, "", ""),
+    "w1": (Role.worker, "W1", ""),
+    "sup": (Role.supervisor, "", "C1"),
+}
+
+
+def run_district(engine: Engine, directory: Path, issuer: Issuer, people: int = 3) -> None:
+    """Seniors turning 60 near site C1, a night's run with certificates and visits, and one
+    account per role (admin, w1, sup)."""
+    homes = [
+        household(
+            f"HH{n}",
+            lat=f"{30.1900 + n * 0.0004:.4f}",
+            lon="120.2003",
+            division_code="330108002001",
+        )
+        for n in range(people)
+    ]
+    rows = [senior(n + 1, "1966-11-25", household_id=f"HH{n}") for n in range(people)]
+    write_extract(directory, rows, households=homes)
+    write_csv(
+        directory / "sites.csv",
+        [
+            site("S002", "street", "330108002000", 30.200, 120.210, 40),
+            site("C1", "community", "330108002001", 30.190, 120.200, 10),
+        ],
+    )
+    write_csv(
+        directory / "social_workers.csv",
+        [worker("W1", "C1"), worker("SUP1", "C1", role="supervisor")],
+    )
+    ticks = iter(range(10_000))
+
+    def clock() -> dt.datetime:
+        return dt.datetime(2026, 11, 25, tzinfo=dt.UTC) + dt.timedelta(seconds=next(ticks))
+
+    ingest(engine, directory, clock)
+    run_nightly(
+        engine,
+        bootstrap.programs(),
+        RunOptions(as_of=RUN_DAY),
+        clock,
+        "330108",
+        issuer,
+        bootstrap.dispatcher(Settings.from_env({})),
+    )
+    with Session(engine) as s, s.begin():
+        for name, (role, worker_id, site_id) in STAFF.items():
+            code = users.add(s, name, role, worker_id, site_id, PINNED_NOW)
+            users.choose_password(s, name, code, PASSWORD, PINNED_NOW)
+
+
+def district_env(key_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """The app's settings for run_district's certificates: its keys, its PDFs."""
+    return {"PROACTIVE_KEY_DIR": str(key_dir), "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf")}
