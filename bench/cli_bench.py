@@ -42,7 +42,11 @@ def main() -> None:
         work = Path(scratch)
         environment = _environment(work, args.src)
         _proactive(
-            environment, "demo", "--workdir", str(work / "demo"), "--residents", str(args.residents)
+            environment,
+            *("demo", "--workdir", str(work / "demo"), "--residents", str(args.residents)),
+            *("--database", environment["PROACTIVE_DATABASE_URL"]),
+            *("--key-dir", environment["PROACTIVE_KEY_DIR"]),
+            *("--certificate-dir", environment["PROACTIVE_CERTIFICATE_DIR"]),
         )
         day = _first_visit_day(work / "proactive.db")
         commands = {

@@ -114,23 +114,36 @@ def synth_command(
 
 @app.command("demo")
 def demo_command(
-    workdir: Annotated[Path, typer.Option(help="Where the demo extract and reports go")] = Path(
-        "demo"
-    ),
+    workdir: Annotated[
+        Path, typer.Option(help="The demo's own directory: extract, reports, demo.db, keys/")
+    ] = Path("demo"),
     residents: Annotated[int, typer.Option(help="Number of residents")] = 5000,
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database URL (default sqlite:///WORKDIR/demo.db, never the configured)"),
+    ] = None,
+    key_dir: Annotated[
+        Path | None, typer.Option(help="Signing key directory (default WORKDIR/keys)")
+    ] = None,
+    certificate_dir: Annotated[
+        Path | None, typer.Option(help="Certificate PDFs (default WORKDIR/certificates)")
+    ] = None,
 ) -> None:
-    """Generate a Binjiang extract, load it, run the night, and show what came out."""
+    """Generate a Binjiang extract, load it, run the night, and show what came out, all in the
+    demo's own directory: PROACTIVE_DATABASE_URL, PROACTIVE_KEY_DIR and
+    PROACTIVE_CERTIFICATE_DIR are ignored unless given here as options."""
     import functools
 
     from proactive.certificates import keys
     from proactive.demo import run as demo
 
-    settings = Settings.from_env()
+    settings = demo.confined(Settings.from_env(), workdir, database, key_dir, certificate_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
     engine = bootstrap.upgraded_engine(settings)
-    key_dir = Path(settings.key_dir)
-    if not (key_dir / keys.PRIVATE_FILE).exists():
-        kid, _ = keys.init(key_dir)
-        print(f"created a demo signing key {kid.hex()} in {key_dir}/")
+    confined_keys = Path(settings.key_dir)
+    if not (confined_keys / keys.PRIVATE_FILE).exists():
+        kid, _ = keys.init(confined_keys)
+        print(f"created a demo signing key {kid.hex()} in {confined_keys}/")
     print(
         demo.run(
             engine,
@@ -142,11 +155,12 @@ def demo_command(
             settings.district_code,
             bootstrap.issuer(settings),
             bootstrap.dispatcher(settings),
-            keys.trusted_keys(key_dir),
+            keys.trusted_keys(confined_keys),
             functools.partial(_demo_sms, engine, settings, workdir / "sms.jsonl"),
         )
     )
     print(demo.accounts_text(engine, bootstrap.utc_now()))
+    print(demo.environment_text(settings))
 
 
 def _demo_sms(engine: Engine, settings: Settings, log_file: Path, at: dt.datetime) -> Counter[str]:

@@ -3,6 +3,7 @@ their part here."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -28,9 +29,41 @@ from proactive.programs import case_queries
 from proactive.programs.catalog import Program
 from proactive.registry import ingest, report
 from proactive.registry.binjiang import STREETS
+from proactive.settings import Settings, safe_url
 from proactive.sms import outbox
 from proactive.sms.wording import mask_addressee
 from proactive.time import SHANGHAI, Clock, local_date
+
+
+def confined(
+    settings: Settings,
+    workdir: Path,
+    database: str | None = None,
+    key_dir: Path | None = None,
+    certificate_dir: Path | None = None,
+) -> Settings:
+    """The demo's settings: its own SQLite database, signing key and certificate files under
+    `workdir` (absolute), whatever the environment configures, unless given explicitly. The demo
+    never writes synthetic residents into the configured database nor a key into its key dir."""
+    home = workdir.resolve()
+    return dataclasses.replace(
+        settings,
+        database_url=database or f"sqlite:///{home / 'demo.db'}",
+        key_dir=str(key_dir or home / "keys"),
+        certificate_dir=str(certificate_dir or home / "certificates"),
+    )
+
+
+def environment_text(settings: Settings) -> str:
+    """How to point the other commands at the demo's database, keys and files."""
+    return "\n".join(
+        [
+            "to use the other commands on the demo (proactive cases, tasks, doctor, serve, ...):",
+            f"  export PROACTIVE_DATABASE_URL='{safe_url(settings.database_url)}'",
+            f"  export PROACTIVE_KEY_DIR='{settings.key_dir}'",
+            f"  export PROACTIVE_CERTIFICATE_DIR='{settings.certificate_dir}'",
+        ]
+    )
 
 
 def run(

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from proactive.cli.main import app
-from tests.factories import cli_env, person, write_extract
+from tests.factories import cli_env, migrated_sqlite, person, write_extract
 
 runner = CliRunner()
 
@@ -78,19 +78,26 @@ def test_quarantine_formats_and_masking(env: dict[str, str], tmp_path: Path) -> 
     assert len(with_warnings) == 1  # the good row had nothing to warn about
 
 
+def section(output: str, heading: str) -> str:
+    """The paragraph of a command's output that starts with `heading`."""
+    start = output.find(heading)
+    return output[start:].split("\n\n", 1)[0] if start >= 0 else f"(no {heading!r} in output)"
+
+
 def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
-    )
+    demo = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--workdir", str(demo), "--residents", "600"], env=env)
     assert result.exit_code == 0, result.output
     assert "persons.csv" in result.output
     for street in ("西兴街道", "长河街道", "浦沿街道"):
         assert street in result.output
     assert "id_checksum" in result.output  # the sprinkled bad rows are reported
     assert "created a demo signing key" in result.output
-    assert "330108-2026-LN-000001" in result.output
-    assert str(tmp_path / "pdf") in result.output.replace("\n", "")
-    assert "checked: valid" in result.output
+    assert f"in {demo / 'keys'}/" in result.output
+    issued = section(result.output, "certificates issued")
+    assert "330108-2026-LN-000001" in issued, issued
+    assert str(demo / "certificates") in issued.replace("\n", ""), issued
+    assert re.search(r"^QR of \S+\.pdf checked: valid$", issued, re.M), issued
     assert "visits planned:" in result.output and "task lists for" in result.output
     assert "through the console backend: sent=" in result.output
     codes = re.findall(
@@ -121,3 +128,43 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
     rows, new, changed, same = persons_line.split()[1:5]
     assert (new, changed) == ("0", "0")
     assert same == rows  # the same extract again: nothing written
+
+
+def test_demo_stays_in_its_own_directory(env: dict[str, str], tmp_path: Path) -> None:
+    """With PROACTIVE_DATABASE_URL and PROACTIVE_KEY_DIR set (a production host), the demo
+    leaves the configured database untouched and creates no key there; the lines it prints
+    point the other commands at its own database."""
+    production = Path(env["PROACTIVE_DATABASE_URL"].removeprefix("sqlite:///"))
+    before = production.read_bytes()
+    demo = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--workdir", str(demo), "--residents", "300"], env=env)
+    assert result.exit_code == 0, result.output
+    assert production.read_bytes() == before
+    assert not (tmp_path / "keys").exists() and not (tmp_path / "pdf").exists()
+    assert (demo / "demo.db").exists() and (demo / "keys" / "district.key").exists()
+    exported = dict(re.findall(r"^  export (PROACTIVE_\w+)='([^']*)'$", result.output, re.M))
+    assert exported == {
+        "PROACTIVE_DATABASE_URL": f"sqlite:///{demo / 'demo.db'}",
+        "PROACTIVE_KEY_DIR": str(demo / "keys"),
+        "PROACTIVE_CERTIFICATE_DIR": str(demo / "certificates"),
+    }
+    doctor = runner.invoke(app, ["doctor"], env={**env, **exported})
+    assert doctor.exit_code == 0, doctor.output
+    listed = json.loads(runner.invoke(app, ["cases", "--format", "json"], env=env).output)
+    assert listed == []  # nothing synthetic in the configured database
+
+
+def test_demo_uses_a_database_and_key_dir_only_when_told(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    chosen = migrated_sqlite(tmp_path / "chosen.db")
+    args = ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "300"]
+    args += ["--database", chosen, "--key-dir", str(tmp_path / "chosen-keys")]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "chosen-keys" / "district.key").exists()
+    assert not (tmp_path / "demo" / "demo.db").exists()
+    cases = runner.invoke(
+        app, ["cases", "--format", "json"], env={**env, "PROACTIVE_DATABASE_URL": chosen}
+    )
+    assert json.loads(cases.output)
