@@ -1,15 +1,16 @@
 """Public facts about Binjiang district (滨江区, 330108), Hangzhou: its three streets with their
-official 9-digit statistical division codes, and approximate coordinates.
+official 9-digit statistical division codes and approximate centres, and its 67 communities with
+their official 12-digit codes and names (National Bureau of Statistics, 2023; data/README.md
+gives the source).
 
-The communities are placeholders in the official 12-digit format (street code + 3-digit
-serial), twelve per street on a grid 1.1 km apart, named 西兴第1社区 and so on: the National
-Bureau of Statistics' community list was not at hand when this was written. Replace them with
-the published list (name, code, a point) when it is; nothing else depends on which communities
-exist."""
+The communities' positions are synthetic: the source has no coordinates, so each street's
+communities sit on a grid 0.8 km apart around the street's centre, in code order."""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 DISTRICT_CODE = "330108"
 
@@ -38,31 +39,34 @@ STREETS = (
     Street("330108003", "浦沿街道", 30.1700, 120.1500),
 )
 
-COMMUNITIES_PER_STREET = 12
-COMMUNITY_SPACING_KM = 1.1  # between neighbouring placeholder communities
+COMMUNITY_FILE = Path(__file__).parent / "data" / "binjiang_communities.csv"
+COMMUNITY_SPACING_KM = 0.8  # between neighbouring communities on the synthetic grid
+GRID_COLUMNS = 5
 
 
-def _placeholder_communities(street: Street) -> tuple[Community, ...]:
-    """A 4 x 3 grid of placeholder communities centred on the street (see the module note)."""
+def _communities(street: Street, listed: list[dict[str, str]]) -> tuple[Community, ...]:
+    """The street's communities from the official list, placed on a synthetic grid of
+    GRID_COLUMNS columns centred on the street."""
+    mine = sorted(
+        (row for row in listed if row["street_code"] == street.code), key=lambda r: r["code"]
+    )
+    rows = -(-len(mine) // GRID_COLUMNS)
     found = []
-    for n in range(COMMUNITIES_PER_STREET):
-        row, column = divmod(n, 4)
-        lat = street.lat + (row - 1) * COMMUNITY_SPACING_KM / 111.0
-        lon = street.lon + (column - 1.5) * COMMUNITY_SPACING_KM / 96.0
-        short = street.name.removesuffix("街道")
-        found.append(
-            Community(
-                f"{street.code}{n + 1:03d}",
-                street.name,
-                f"{short}第{n + 1}社区",
-                round(lat, 4),
-                round(lon, 4),
-            )
-        )
+    for n, row in enumerate(mine):
+        line, column = divmod(n, GRID_COLUMNS)
+        lat = street.lat + (line - (rows - 1) / 2) * COMMUNITY_SPACING_KM / 111.0
+        lon = street.lon + (column - (GRID_COLUMNS - 1) / 2) * COMMUNITY_SPACING_KM / 96.0
+        found.append(Community(row["code"], street.name, row["name"], round(lat, 4), round(lon, 4)))
     return tuple(found)
 
 
-COMMUNITIES = tuple(c for street in STREETS for c in _placeholder_communities(street))
+def _load() -> tuple[Community, ...]:
+    with COMMUNITY_FILE.open(encoding="utf-8", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    return tuple(c for street in STREETS for c in _communities(street, listed))
+
+
+COMMUNITIES = _load()
 
 # Industrial-platform service points: (name, division code, lat, lon)
 PLATFORMS = (

@@ -151,8 +151,8 @@ def test_homes_inside_outside_and_without_coordinates(engine: Engine, tmp_path: 
     )
     rows = read_csv(result.csv)
     assert [(r["division_code"], r["community_name"], r["uncovered_households"]) for r in rows] == [
-        (CHANGHE, "长河第1社区", "1"),
-        (PUYAN_CODE, "浦沿第1社区", "1"),
+        (CHANGHE, "天官社区", "1"),  # the official names (NBS 2023)
+        (PUYAN_CODE, "新浦社区", "1"),
     ]
     assert float(rows[0]["nearest_site_minutes_median"]) == pytest.approx(
         WALKING.minutes(SITE, north(1200)), abs=0.05

@@ -48,6 +48,12 @@ def test_people_turning_60_and_valid_ids(tmp_path: Path) -> None:
 
 
 def test_places_are_binjiangs(tmp_path: Path) -> None:
+    """Binjiang's 67 real communities (NBS 2023 codes and names), one service station each."""
+    assert len(COMMUNITIES) == 67
+    by_street = {s.code: sum(c.code[:9] == s.code for c in COMMUNITIES) for s in STREETS}
+    assert by_street == {"330108001": 21, "330108002": 21, "330108003": 25}
+    assert ("330108001001", "西陵社区") in {(c.code, c.name) for c in COMMUNITIES}
+    assert all(len(c.code) == 12 and c.code.isdigit() for c in COMMUNITIES)
     write_extract(tmp_path, SynthOptions(residents=300, as_of=AS_OF))
     codes = {c.code for c in COMMUNITIES}
     assert {h["division_code"] for h in rows(tmp_path / "households.csv")} <= codes
@@ -56,6 +62,8 @@ def test_places_are_binjiangs(tmp_path: Path) -> None:
     assert {s["name"] for s in sites if s["kind"] == "street"} == {
         f"{s.name}便民服务中心" for s in STREETS
     }
+    stations = {s["division_code"]: s["name"] for s in sites if s["kind"] == "community"}
+    assert stations == {c.code: f"{c.name}服务站" for c in COMMUNITIES}
     for site in sites:
         assert 30.1 < float(site["lat"]) < 30.25 and 120.1 < float(site["lon"]) < 120.3
 
