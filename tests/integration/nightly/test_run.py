@@ -385,7 +385,7 @@ def test_each_verification_check_on_the_database(
 def test_a_database_error_is_stored_without_id_numbers(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from proactive.bootstrap import engine as configured_engine
+    from proactive.bootstrap import upgraded_engine as configured_engine
     from proactive.nightly import history
     from proactive.programs import detect
     from proactive.settings import Settings
