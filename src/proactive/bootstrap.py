@@ -217,6 +217,7 @@ def run_options(
     dry_run: bool = False,
     extract: Path | None = None,
     once_a_night: bool = False,
+    delta: bool = False,
 ) -> RunOptions:
     """One night as `proactive run` and `proactive schedule` both run it: the extract given,
     else the configured one (PROACTIVE_EXTRACT_DIR), ingested first."""
@@ -228,7 +229,7 @@ def run_options(
         as_of=as_of,
         dry_run=dry_run,
         extract=extract or configured,
-        ingest=IngestOptions(column_map=column_map(settings)),
+        ingest=IngestOptions(column_map=column_map(settings), delta=delta),
         once_a_night=once_a_night,
     )
 

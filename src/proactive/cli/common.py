@@ -27,6 +27,16 @@ class BadDate(ProactiveError):
     """Not a date"""
 
 
+DeltaOption = Annotated[
+    bool,
+    typer.Option(
+        "--delta",
+        help="The extract holds only changed rows (every file optional); "
+        "also implied by a file named DELTA in the directory",
+    ),
+]
+
+
 def day_or_today(value: str | None, option: str = "--date") -> dt.date:
     """The date given as YYYY-MM-DD, or today in Shanghai; a BadDate names the option."""
     if not value:

@@ -19,6 +19,7 @@ from proactive.cli import sms as cli_sms
 from proactive.cli import users as cli_users
 from proactive.cli.common import (
     DateOption,
+    DeltaOption,
     FormatOption,
     OneLineErrors,
     UnmaskedOption,
@@ -59,6 +60,7 @@ def ingest_command(
     report_dir: Annotated[
         Path, typer.Option(help="Where summary.json and quarantine.csv go")
     ] = Path("reports"),
+    delta: DeltaOption = False,
 ) -> None:
     """Load a shared-data extract into the registry (one transaction)."""
     from proactive.cli import progress
@@ -66,7 +68,7 @@ def ingest_command(
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    options = ingest.IngestOptions(encoding=encoding, column_map=bootstrap.column_map(settings))
+    options = ingest.IngestOptions(encoding, bootstrap.column_map(settings), delta)
     try:
         with progress.shown() as shown:
             summary = ingest.ingest(engine, path, bootstrap.utc_now, options, shown)
@@ -193,6 +195,7 @@ def run_command(
         Path | None,
         typer.Option(help="Ingest this extract directory first (default PROACTIVE_EXTRACT_DIR)"),
     ] = None,
+    delta: DeltaOption = False,
 ) -> None:
     """The nightly run, for every day since the last one: (ingest →) cancel → revoke → detect
     → verify → issue → dispatch → queue SMS."""
@@ -201,7 +204,7 @@ def run_command(
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    options = bootstrap.run_options(settings, day_or_today(date), dry_run, extract)
+    options = bootstrap.run_options(settings, day_or_today(date), dry_run, extract, delta=delta)
     try:
         with progress.shown() as shown:
             result = bootstrap.run_night(settings, engine, options, bootstrap.utc_now, shown)

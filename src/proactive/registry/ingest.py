@@ -52,6 +52,7 @@ class IngestSummary:
     source: str
     files: list[FileSummary]
     issues: list[tuple[str, Finding]]
+    delta: bool = False
 
     @property
     def rejected(self) -> int:
@@ -61,14 +62,19 @@ class IngestSummary:
         return {
             "run_id": self.run_id,
             "source": self.source,
+            "kind": "delta" if self.delta else "full",
             "files": [asdict(f) for f in self.files],
         }
+
+
+DELTA_MARKER = "DELTA"  # an extract directory holding a file of this name is a delta extract
 
 
 @dataclass(frozen=True)
 class IngestOptions:
     encoding: str | None = None
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    delta: bool = False  # only changed rows; every file optional (also: a DELTA file in DIR)
 
 
 def ingest(
@@ -95,9 +101,12 @@ def ingest_on(
     if not directory.is_dir():
         raise ExtractMissingError(f"{directory} is not a directory")
     present = [spec for spec in ALL if (directory / spec.file).is_file()]
+    delta = options.delta or (directory / DELTA_MARKER).is_file()
     missing = [spec.file for spec in ALL if spec.required and spec not in present]
-    if missing:
+    if missing and not delta:
         raise ExtractMissingError(f"{directory} has no {', '.join(missing)}")
+    if not present:
+        raise ExtractMissingError(f"{directory} holds no extract file ({ALL[0].file}, ...)")
     now = clock()
     run_id = _start_run(conn, directory, now)
     summaries: list[FileSummary] = []
@@ -105,13 +114,14 @@ def ingest_on(
     progress.begin("ingest", len(present))
     for spec in present:
         progress.begin(spec.file)
-        summary, file_issues = _load_file(conn, run_id, now, spec, directory / spec.file, options)
+        path = directory / spec.file
+        summary, file_issues = _load_file(conn, run_id, now, spec, path, options, delta)
         summaries.append(summary)
         issues += [(spec.file, issue) for issue in file_issues]
         log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
         progress.end(spec.file, _file_counts(summary))
         progress.advance("ingest")
-    result = IngestSummary(run_id, str(directory), summaries, issues)
+    result = IngestSummary(run_id, str(directory), summaries, issues, delta)
     progress.end("ingest", {"rows": sum(s.rows for s in summaries), "rejected": result.rejected})
     _finish_run(conn, result, clock)
     return result
@@ -149,7 +159,11 @@ def _load_file(
     spec: FileSpec,
     path: Path,
     options: IngestOptions,
+    delta: bool,
 ) -> tuple[FileSummary, list[Finding]]:
+    """One file: what changed is written. A full file is compared with every stored row's
+    hash; a delta file only with the stored rows of its own keys, so its cost follows the
+    number of changes, not the size of the registry."""
     column_map = options.column_map.get(spec.file.removesuffix(".csv"))
     source = ExtractFile.open(path)
     fingerprint = source.fingerprint(options.encoding, column_map)
@@ -162,13 +176,19 @@ def _load_file(
     context = Context(now)
     present = validate.reject_future(raw.frame, spec, context)
     deduped = validate.resolve_duplicates(present.rows, spec)
-    known = store.known_hashes(conn, spec.table)
+    if delta:
+        keys = deduped.rows[spec.key].tolist()
+        known = store.hashes_of(conn, spec.table, spec.key, keys)
+        first_load = store.count(conn, spec.table) == 0
+    else:
+        known = store.known_hashes(conn, spec.table)
+        first_load = len(known) == 0
     fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
     summary.unchanged = len(deduped.rows) - len(fresh)
     if len(fresh):
-        context = _context(conn, spec, now)
+        context = _context(conn, spec, now, fresh if delta else None)
     checked = validate.normalise(fresh, spec, context)
-    written = _write(conn, run_id, spec, checked, context, first_load=len(known) == 0)
+    written = _write(conn, run_id, spec, checked, context, first_load)
     issues = raw.issues + present.issues + deduped.issues + checked.issues + written.issues
     store.insert_issues(conn, run_id, spec.file, issues)
     store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
@@ -182,11 +202,16 @@ def _load_file(
     return summary, issues
 
 
-def _context(conn: Connection, spec: FileSpec, now: dt.datetime) -> Context:
+def _context(
+    conn: Connection, spec: FileSpec, now: dt.datetime, rows: pd.DataFrame | None
+) -> Context:
+    """What validation checks references against: all sites or households, or, for the rows
+    of a delta, only those they name."""
     if spec.table == "social_workers":
         return Context(now, sites=store.known_keys(conn, "sites", "site_id"))
     if spec.table == "persons" and store.count(conn, "households"):
-        return Context(now, households=store.known_keys(conn, "households", "household_id"))
+        named = None if rows is None else rows["household_id"].dropna().unique().tolist()
+        return Context(now, households=store.known_keys(conn, "households", "household_id", named))
     return Context(now)
 
 

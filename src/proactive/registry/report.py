@@ -33,7 +33,7 @@ def write_report(summary: IngestSummary, directory: Path) -> Path:
 
 def summary_text(summary: IngestSummary) -> str:
     lines = [
-        f"ingest run {summary.run_id}: {summary.source}",
+        f"ingest run {summary.run_id}{' (delta)' if summary.delta else ''}: {summary.source}",
         f"{'file':<26}{'rows':>9}{'new':>9}{'changed':>9}{'same':>9}{'rejected':>9}{'warned':>8}",
     ]
     for f in summary.files:

@@ -51,8 +51,29 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open
 
 
-def known_keys(conn: Connection, name: str, key: str) -> frozenset[str]:
-    return frozenset(conn.execute(select(table(name).c[key])).scalars())
+def hashes_of(conn: Connection, name: str, key: str, keys: Sequence[str]) -> np.ndarray:
+    """The stored row hashes of these keys only (a delta extract's rows)."""
+    column = table(name).c
+    found = [
+        h
+        for chunk in chunks(keys)
+        for h in conn.execute(select(column.row_hash).where(column[key].in_(chunk))).scalars()
+    ]
+    return np.array(found, dtype=np.int64)
+
+
+def known_keys(
+    conn: Connection, name: str, key: str, among: Sequence[str] | None = None
+) -> frozenset[str]:
+    """The table's keys; with `among`, only those of them that are stored."""
+    column = table(name).c[key]
+    if among is None:
+        return frozenset(conn.execute(select(column)).scalars())
+    return frozenset(
+        k
+        for chunk in chunks(among)
+        for k in conn.execute(select(column).where(column.in_(chunk))).scalars()
+    )
 
 
 def count(conn: Connection, name: str) -> int:
