@@ -24,19 +24,18 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from proactive import bootstrap, db
-from proactive.accounts import audit, sign_in, tokens, users
+from proactive.accounts import sign_in, tokens, users
 from proactive.accounts.roles import ROLE_ZH, Actor, Role, home_path, may_supervise
 from proactive.accounts.sign_in import Current, Refusal, SignedIn
 from proactive.certificates import issued, keys, signing
 from proactive.certificates.reading import MAX_FILE_BYTES, MAX_PHOTO_BYTES, OverLimit
 from proactive.certificates.signing import Verification
-from proactive.field import reports, supervision, visits
+from proactive.field import reports, site_optouts, supervision, visits
 from proactive.field.outcomes import TaskNotFound
 from proactive.masking import mask_id, mask_name
-from proactive.programs import case_queries, case_states, review
 from proactive.settings import ROOT, Settings
 from proactive.time import SHANGHAI, Clock, local_date
-from proactive.web import maps, staff
+from proactive.web import maps, staff, supervisor
 from proactive.web.kit import Kit
 from proactive.web.ratelimit import RateLimit
 from proactive.web.security import (
@@ -53,7 +52,6 @@ from proactive.web.security import (
 T = TypeVar("T")
 Handler = Callable[[Request, Current], Awaitable[Response]]
 SESSION_SECONDS = int(sign_in.SESSION_LENGTH.total_seconds())
-REVIEW_PAGE = 100  # cases shown at once, oldest first
 VERIFY_LIMIT = 20  # checks per client per minute
 # a photo at reading's limit, with room for the form's other fields and its boundaries
 MAX_VERIFY_BODY = MAX_PHOTO_BYTES + 64 * 1024
@@ -266,12 +264,14 @@ class FieldApp:
                     return None
                 line = visits.task_line(s, found, programs)
                 crew = supervision.team(s, found.site_id)
-                return found, line, reports.wrong_codes(s, task_id), crew
+                supervises = may_supervise(current.actor, found.site_id)
+                sms = site_optouts.standing(s, found) if supervises else None
+                return found, line, reports.wrong_codes(s, task_id), crew, sms
 
             found = await run(read)
             if found is None:
                 return not_found(current)
-            row, line, wrong, crew = found
+            row, line, wrong, crew, sms = found
             return page(
                 "task.html.j2",
                 status,
@@ -286,6 +286,7 @@ class FieldApp:
                 supervises=may_supervise(current.actor, row.site_id),
                 home=home_path(current.actor),
                 team=crew,
+                sms=sms,
                 problem=problem,
             )
 
@@ -381,49 +382,6 @@ class FieldApp:
             found = await run(lambda s: supervision.district_summary(s, today))
             return page("district.html.j2", me=current.actor, csrf=current.csrf, sites=found)
 
-        # District staff: the review queue.
-
-        async def review_queue(request: Request, current: Current, problem: str = "") -> Response:
-            if current.actor.role is not Role.admin:
-                return not_found(current)
-            waiting = await run_in_threadpool(
-                case_queries.list_cases, self.engine, case_states.NEEDS_REVIEW, None, False
-            )
-            status = 422 if problem else 200
-            return page(
-                "review.html.j2",
-                status,
-                me=current.actor,
-                csrf=current.csrf,
-                cases=waiting[:REVIEW_PAGE],
-                waiting=len(waiting),
-                problem=problem,
-                programs=programs,
-            )
-
-        async def review_decide(request: Request, current: Current) -> Response:
-            if current.actor.role is not Role.admin:
-                return not_found(current)
-            form, case_id = await request.form(), int(request.path_params["case_id"])
-            approve = str(form.get("decision", "")) == "approve"
-            why = str(form.get("why", "")).strip()[:500]
-            if not why:
-                return await review_queue(request, current, "请填写审核理由")
-
-            def decide() -> str:
-                done = review.decide(
-                    self.engine, case_id, approve, current.actor.name, why, self.clock
-                )
-                with sessions.begin() as s:
-                    audit.record(s, current.actor, "review", f"case:{case_id}", self.clock(), done)
-                return done
-
-            try:
-                await run_in_threadpool(decide)
-            except (review.CaseNotFound, review.NotInReview):
-                return await review_queue(request, current, f"案件 {case_id} 不在待审核队列中")
-            return RedirectResponse("/review", status_code=303)
-
         # The public verification page: no account, rate-limited per client.
 
         verify_limit = RateLimit(VERIFY_LIMIT, dt.timedelta(minutes=1))
@@ -486,6 +444,7 @@ class FieldApp:
         )
         return [
             *staff.routes(kit),
+            *supervisor.routes(kit),
             Route("/verify", verify, methods=["GET", "POST"]),
             Route("/login", login, methods=["GET", "POST"]),
             Route("/setup", setup, methods=["GET", "POST"]),
@@ -498,7 +457,5 @@ class FieldApp:
             Route("/tasks/{task_id:int}/reassign", signed_in(reassign), methods=["POST"]),
             Route("/api/outcomes", signed_in(outcome_api), methods=["POST"]),
             Route("/site", signed_in(site), methods=["GET"]),
-            Route("/review", signed_in(review_queue), methods=["GET"]),
-            Route("/review/{case_id:int}", signed_in(review_decide), methods=["POST"]),
             Route("/district", signed_in(district), methods=["GET"]),
         ]

@@ -105,6 +105,10 @@ def test_no_serious_accessibility_violation_on_the_main_pages(
     assert serious_violations(worker) == []
     for name in ("sup_s", "admin"):
         assert serious_violations(sign_in(chromium, server, name, DESKTOP)) == []
+    supervisor = sign_in(chromium, server, "sup_s", PHONE)
+    for path in ("/review", "/site/optouts", f"/tasks/{world.tasks['A']}"):
+        supervisor.goto(f"{server}{path}")  # type: ignore[attr-defined]
+        assert serious_violations(supervisor) == [], path
     staff = sign_in(chromium, server, "admin", DESKTOP)
     for path in ("/review", "/verify"):
         staff.goto(f"{server}{path}")  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """District staff's review queue in-process, on SQLite and PostgreSQL: a decision needs a
-reason, is recorded in the case history and the audit log, and only an admin may make it."""
+reason, is recorded in the case history and the audit log; a case no site would visit only an
+admin may decide (a supervisor decides her site's: test_supervisor.py)."""
 
 from __future__ import annotations
 
@@ -68,9 +69,10 @@ def test_a_rejection_cancels_the_case(engine: Engine, in_review: int) -> None:
 
 
 @pytest.mark.parametrize("name", ["a", "sup_s"])
-def test_only_an_admin_reviews(engine: Engine, in_review: int, name: str) -> None:
+def test_a_case_of_no_site_only_an_admin_reviews(engine: Engine, in_review: int, name: str) -> None:
     browser = signed_in(engine, name)
-    assert browser.get("/review").status_code == 404
+    assert f'data-case="{in_review}"' not in browser.get("/review").text
+    assert browser.get(f"/review/{in_review}").status_code == 404
     fields = {"decision": "approve", "why": "x"}
     assert browser.post(f"/review/{in_review}", fields).status_code == 404
     with Session(engine) as s:
