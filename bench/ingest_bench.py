@@ -11,6 +11,8 @@ pandas.read_csv of the same files, measured in the same run:
   re-ingest rows    the same rows with Windows line endings: every row read, hashed and found
                     unchanged (nothing written)
   1% changed        an extract where 1% of persons rows changed
+  delta 1%          a delta extract (a DELTA file, persons.csv only) of another 1% of persons
+                    changed: compared only with the stored rows of its own keys
 
 Usage: python bench/ingest_bench.py [--persons N] [--postgres URL]
 """
@@ -46,7 +48,7 @@ def main() -> None:
     if args.phase:
         print(json.dumps(phase_result(args.phase, Path(args.dir), args.db)))
         return
-    extract, changed, crlf = prepare(args.persons)
+    extract, changed, crlf, delta = prepare(args.persons)
     results: list[dict[str, object]] = []
     results.append(measure("read_csv", extract))
     results.append(measure("read_csv_text", extract))
@@ -59,10 +61,11 @@ def main() -> None:
         results.append(measure("reingest", extract, url, backend))
         results.append(measure("reingest_rows", crlf, url, backend))
         results.append(measure("changed_1pct", changed, url, backend))
+        results.append(measure("delta_1pct", delta, url, backend))
     report(results, args.persons)
 
 
-def prepare(persons: int) -> tuple[Path, Path, Path]:
+def prepare(persons: int) -> tuple[Path, Path, Path, Path]:
     from proactive.demo.synth import SynthOptions, write_extract
 
     extract = OUT / f"extract-{persons}"
@@ -82,11 +85,17 @@ def prepare(persons: int) -> tuple[Path, Path, Path]:
         crlf.mkdir(parents=True, exist_ok=True)
         for path in extract.glob("*.csv"):
             (crlf / path.name).write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    return extract, changed, crlf
+    delta = OUT / f"extract-{persons}-delta"
+    if not (delta / "persons.csv").exists():
+        delta.mkdir(parents=True, exist_ok=True)
+        (delta / "DELTA").write_bytes(b"")
+        change_one_percent(extract / "persons.csv", delta / "persons.csv", offset=50, only=True)
+    return extract, changed, crlf, delta
 
 
-def change_one_percent(source: Path, target: Path) -> None:
-    """Every 100th person gets a new mobile number and a later updated_at."""
+def change_one_percent(source: Path, target: Path, offset: int = 0, only: bool = False) -> None:
+    """Every 100th person (from `offset`) gets a new mobile number and a later updated_at;
+    `only`: the changed rows alone (a delta)."""
     with (
         source.open(encoding="utf-8", newline="") as inp,
         target.open("w", encoding="utf-8", newline="") as out,
@@ -94,9 +103,11 @@ def change_one_percent(source: Path, target: Path) -> None:
         reader, writer = csv.reader(inp), csv.writer(out)
         writer.writerow(next(reader))
         for number, row in enumerate(reader):
-            if number % 100 == 0:
+            if number % 100 == offset:
                 row[7] = f"139{number % 100_000_000:08d}"
-                row[8] = "2026-11-24 23:00:00"
+                row[8] = f"2026-11-24 23:{offset:02d}:00"
+            elif only:
+                continue
             writer.writerow(row)
 
 
@@ -166,6 +177,14 @@ def report(results: list[dict[str, object]], persons: int) -> None:
         lines.append(
             f"| {r['backend'] or '-'} | {r['phase']} | {seconds:.2f} | {rows / seconds:,.0f} | "
             f"{r['peak_rss_mb']} MB | {seconds / base:.1f} | {seconds / text:.2f} |"
+        )
+    for backend in sorted({str(r["backend"]) for r in results} - {""}):
+        delta = float(by[(backend, "delta_1pct")]["seconds"])  # type: ignore[arg-type]
+        full = float(by[(backend, "changed_1pct")]["seconds"])  # type: ignore[arg-type]
+        first = float(by[(backend, "ingest")]["seconds"])  # type: ignore[arg-type]
+        lines.append(
+            f"{backend}: delta of 1% = {delta / full:.1%} of the full extract with 1% changed, "
+            f"{delta / first:.1%} of the first ingest"
         )
     print("\n".join(lines))
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
