@@ -7,12 +7,12 @@ import datetime as dt
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from proactive import bootstrap, db
 from proactive.accounts import passwords
@@ -20,7 +20,7 @@ from proactive.certificates import keys
 from proactive.certificates.file_store import DirectoryStore, FileStore, open_store
 from proactive.certificates.issuing import Issuer
 from proactive.nightly import invariants
-from tests.factories import make_issuer
+from tests.factories import make_issuer, migrated_sqlite
 
 POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
@@ -64,6 +64,28 @@ def bare_engine(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> I
         yield engine
     finally:
         engine.dispose()
+        _drop_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """For tests that run commands (which read PROACTIVE_DATABASE_URL): a function giving each
+    name its own database migrated to head on the backend, a SQLite file under tmp_path or a
+    fresh PostgreSQL schema named in the URL's search_path; the schemas are dropped after."""
+    schemas: list[str] = []
+
+    def url(name: str) -> str:
+        if request.param == "sqlite":
+            return migrated_sqlite(tmp_path / f"{name}.db")
+        schemas.append(f"t_{uuid.uuid4().hex[:12]}")
+        engine = _postgres_engine(schemas[-1])
+        db.upgrade(engine)
+        engine.dispose()
+        options = {"options": f"-csearch_path={schemas[-1]}"}
+        return make_url(POSTGRES_URL).update_query_dict(options).render_as_string(False)
+
+    yield url
+    for schema in schemas:
         _drop_schema(schema)
 
 

@@ -68,6 +68,17 @@ def upgraded_engine(settings: Settings) -> Engine:
     return _connected(settings, migrate)
 
 
+_ENGINES: list[Engine] = []  # built by _connected(), closed by close_engines()
+
+
+def close_engines() -> None:
+    """Close the connections of every engine built so far: the command line calls it when a
+    command ends, so a command run in-process (the tests) leaves no connection to the garbage
+    collector."""
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def _connected(settings: Settings, prepare: Callable[[Engine], str | None]) -> Engine:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -76,6 +87,7 @@ def _connected(settings: Settings, prepare: Callable[[Engine], str | None]) -> E
     logs.configure(settings.log_level)
     url = safe_url(settings.database_url)
     built = db.make_engine(settings.database_url)
+    _ENGINES.append(built)
     try:
         problem = prepare(built)
     except (OperationalError, InterfaceError) as error:

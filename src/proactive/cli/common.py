@@ -50,7 +50,7 @@ def day_or_today(value: str | None, option: str = "--date") -> dt.date:
 class OneLineErrors(TyperGroup):
     """The application's command group: settings are checked before any command runs, and a
     ProactiveError from any command becomes `error: ...` and exit status 2, never a
-    traceback."""
+    traceback; the database engines the command built are closed when it ends."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
         try:
@@ -58,6 +58,8 @@ class OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except ProactiveError as error:
             raise fail(error) from None
+        finally:
+            bootstrap.close_engines()
 
 
 def fail(error: ProactiveError) -> typer.Exit:
