@@ -194,21 +194,27 @@ def worker(worker_id: str, site_id: str, role: str = "worker", capacity: int = 8
     }
 
 
-def scheduled_visit(
-    session: Session, id_number: str, at: dt.datetime, day: dt.date, **task: Any
-) -> Task:
-    """A scheduled senior-certificate case with its planned delivery on `day` (due 15 days
-    later), written straight into the tables; `task` overrides the visit's columns."""
+def senior_case(session: Session, id_number: str, at: dt.datetime, status: str) -> Case:
+    """A senior-certificate case (eligible on 2026-11-25) in `status`, flushed for its id."""
     case = Case(
         id_number=id_number,
         program="senior_certificate",
-        status="scheduled",
+        status=status,
         eligible_on=dt.date(2026, 11, 25),
         created_at=at,
         updated_at=at,
     )
     session.add(case)
     session.flush()
+    return case
+
+
+def scheduled_visit(
+    session: Session, id_number: str, at: dt.datetime, day: dt.date, **task: Any
+) -> Task:
+    """A scheduled senior-certificate case with its planned delivery on `day` (due 15 days
+    later), written straight into the tables; `task` overrides the visit's columns."""
+    case = senior_case(session, id_number, at, "scheduled")
     fields: dict[str, Any] = {
         "attempt": 1,
         "kind": "delivery",

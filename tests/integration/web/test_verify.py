@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from proactive.certificates import keys, render, signing
-from proactive.models import Case, Certificate
+from proactive.models import Certificate
 from proactive.testing.hostile_pdfs import content_bomb, png_claiming
 from proactive.web.pages import MAX_VERIFY_BODY
 from tests.conftest import PINNED_NOW
+from tests.factories import senior_case
 from tests.integration.web.world import Browser, make_app
 
 CLAIMS = signing.CertificateClaims(
@@ -75,16 +76,7 @@ def test_a_tampered_payload_is_invalid_and_shows_nothing_of_it(
 def register(engine: Engine, status: str) -> None:
     """The register's row for CLAIMS' number, issued to the payload's holder."""
     with Session(engine) as s, s.begin():
-        case = Case(
-            id_number="330108196611251234",
-            program="senior_certificate",
-            status="closed",
-            eligible_on=dt.date(2026, 11, 25),
-            created_at=PINNED_NOW,
-            updated_at=PINNED_NOW,
-        )
-        s.add(case)
-        s.flush()
+        case = senior_case(s, "330108196611251234", PINNED_NOW, "closed")
         s.add(
             Certificate(
                 certificate_no=CLAIMS.certificate_no,
