@@ -64,6 +64,8 @@ class LoadedFile(Base):
     file: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(Integer)
+    # when the file was extracted (its modification time); an older file is refused
+    extracted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Tracked:

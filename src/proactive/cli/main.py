@@ -61,14 +61,20 @@ def ingest_command(
         Path, typer.Option(help="Where summary.json and quarantine.csv go")
     ] = Path("reports"),
     delta: DeltaOption = False,
+    allow_older: Annotated[
+        bool, typer.Option(help="Load files extracted before the ones last loaded (a rollback)")
+    ] = False,
 ) -> None:
-    """Load a shared-data extract into the registry (one transaction)."""
+    """Load a shared-data extract into the registry (one transaction); a file extracted before
+    the one last loaded into its table is refused, unless --allow-older."""
     from proactive.cli import progress
     from proactive.registry import ingest, report
 
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    options = ingest.IngestOptions(encoding, bootstrap.column_map(settings), delta)
+    options = ingest.IngestOptions(
+        encoding, bootstrap.column_map(settings), delta, allow_older=allow_older
+    )
     try:
         with progress.shown() as shown:
             summary = ingest.ingest(engine, path, bootstrap.utc_now, options, shown)

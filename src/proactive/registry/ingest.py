@@ -27,7 +27,7 @@ from proactive.registry.extract_format import ALL, FileSpec
 from proactive.registry.reader import ExtractFile, read_extract_file
 from proactive.registry.reasons import STALE_ROW
 from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Finding
-from proactive.time import Clock
+from proactive.time import Clock, local_text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class FileSummary:
     warnings: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     same_file: bool = False  # byte-identical to the file last loaded: skipped whole
+    refused: str = ""  # why the file was not loaded (older than the one last loaded)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class IngestOptions:
     encoding: str | None = None
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     delta: bool = False  # only changed rows; every file optional (also: a DELTA file in DIR)
+    allow_older: bool = False  # load a file even if it was extracted before the last one loaded
 
 
 def ingest(
@@ -168,8 +170,13 @@ def _load_file(
     source = ExtractFile.open(path)
     fingerprint = source.fingerprint(options.encoding, column_map)
     last = store.last_fingerprint(conn, spec.table)
-    if last is not None and last[0] == fingerprint:
-        return FileSummary(spec.file, "-", rows=last[1], unchanged=last[1], same_file=True), []
+    if last is not None and last.sha256 == fingerprint:
+        return FileSummary(spec.file, "-", rows=last.rows, unchanged=last.rows, same_file=True), []
+    extracted = extracted_at(path)
+    older = older_than_loaded(spec.file, extracted, last)
+    if older and not options.allow_older:
+        log.warning("ingest.file_refused", extra={"run_id": run_id, "file": spec.file})
+        return FileSummary(spec.file, "-", refused=older), []
     raw = read_extract_file(source, spec, options.encoding, column_map)
     del source  # the file's bytes: parsed now, and the largest object held
     summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
@@ -191,7 +198,9 @@ def _load_file(
     written = _write(conn, run_id, spec, checked, context, first_load)
     issues = raw.issues + present.issues + deduped.issues + checked.issues + written.issues
     store.insert_issues(conn, run_id, spec.file, issues)
-    store.record_fingerprint(conn, run_id, spec.table, spec.file, fingerprint, summary.rows)
+    store.record_fingerprint(
+        conn, run_id, spec.table, spec.file, fingerprint, summary.rows, extracted
+    )
     summary.inserted, summary.updated = written.inserted, written.updated
     store.refresh_statistics(conn, spec.table, written.inserted + written.updated)
     summary.unchanged += written.same
@@ -200,6 +209,23 @@ def _load_file(
     for issue in issues:
         summary.reasons[issue.reason.code] = summary.reasons.get(issue.reason.code, 0) + 1
     return summary, issues
+
+
+def extracted_at(path: Path) -> dt.datetime:
+    """When the file was extracted: its modification time (keep it when copying extracts:
+    `cp -p`, `rsync -t`)."""
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+
+
+def older_than_loaded(file: str, extracted: dt.datetime, last: store.LastLoaded | None) -> str:
+    """Why a file extracted at `extracted` must not replace the one last loaded ("" if it
+    may): loading it would silently revert what the newer one said."""
+    if last is None or last.extracted_at is None or extracted >= last.extracted_at:
+        return ""
+    return (
+        f"{file} was extracted {local_text(extracted)}, before the one last loaded "
+        f"(extracted {local_text(last.extracted_at)}): not loaded (--allow-older loads it)"
+    )
 
 
 def _context(

@@ -41,6 +41,7 @@ def summary_text(summary: IngestSummary) -> str:
             f"{f.file:<26}{f.rows:>9}{f.inserted:>9}{f.updated:>9}{f.unchanged:>9}"
             f"{f.rejected:>9}{f.warnings:>8}"
         )
+    lines += [f"refused: {f.refused}" for f in summary.files if f.refused]
     reasons: dict[Reason, list[Any]] = {}
     for _, issue in summary.issues:
         reasons.setdefault(issue.reason, [0, issue.severity])[0] += 1

@@ -7,7 +7,9 @@ PostgreSQL parses on input.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -170,23 +172,41 @@ def insert_issues(conn: Connection, run_id: int, file: str, issues: Iterable[Fin
         conn.execute(insert(RowIssue), rows)
 
 
-def last_fingerprint(conn: Connection, name: str) -> tuple[str, int] | None:
-    """(sha256, rows) of the file last loaded into this table."""
+def last_fingerprint(conn: Connection, name: str) -> LastLoaded | None:
+    """What is known of the file last loaded into this table."""
     row = conn.execute(
-        select(LoadedFile.sha256, LoadedFile.rows)
+        select(LoadedFile.sha256, LoadedFile.rows, LoadedFile.extracted_at)
         .where(LoadedFile.table_name == name)
         .order_by(LoadedFile.id.desc())
         .limit(1)
     ).first()
-    return (row[0], row[1]) if row else None
+    return LastLoaded(row[0], row[1], row[2]) if row else None
+
+
+@dataclass(frozen=True)
+class LastLoaded:
+    sha256: str
+    rows: int
+    extracted_at: dt.datetime | None  # None: loaded before extract dates were kept
 
 
 def record_fingerprint(
-    conn: Connection, run_id: int, name: str, file: str, sha256: str, rows: int
+    conn: Connection,
+    run_id: int,
+    name: str,
+    file: str,
+    sha256: str,
+    rows: int,
+    extracted_at: dt.datetime | None = None,
 ) -> None:
     conn.execute(
         insert(LoadedFile).values(
-            run_id=run_id, table_name=name, file=file, sha256=sha256, rows=rows
+            run_id=run_id,
+            table_name=name,
+            file=file,
+            sha256=sha256,
+            rows=rows,
+            extracted_at=extracted_at,
         )
     )
 

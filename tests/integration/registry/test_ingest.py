@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -6,9 +7,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from proactive.errors import ExtractFileError, ExtractMissingError
-from proactive.models import Base, Person, ResidencePermit, RowIssue
+from proactive.models import Base, Household, Person, ResidencePermit, RowIssue
 from proactive.registry import reasons
 from proactive.registry.ingest import IngestOptions, IngestSummary, ingest
+from proactive.registry.report import summary_text
 from tests.factories import household, make_id, permit, person, write_csv, write_extract
 
 NOW = dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC)
@@ -378,3 +380,47 @@ def test_column_names_can_be_mapped(engine: Engine, tmp_path: Path) -> None:
     )
     load(engine, directory, column_map={"persons": {"身份证号": "id_number"}})
     assert list(persons(engine)) == [person(1)["id_number"]]
+
+
+# -- extract dates ----------------------------------------------------------------------------
+
+
+def extracted(directory: Path, file: str, moment: dt.datetime) -> None:
+    """Date a file's extraction (its modification time, which ingest reads)."""
+    os.utime(directory / file, (moment.timestamp(), moment.timestamp()))
+
+
+def test_a_file_older_than_the_last_one_loaded_is_refused_and_the_others_load(
+    engine: Engine, tmp_path: Path
+) -> None:
+    newer, older = (
+        dt.datetime(2026, 11, 24, 2, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC),
+    )
+    first = write_extract(
+        tmp_path / "a", [person(1)], households=[household("HH1", address="新址")]
+    )
+    for file in ("persons.csv", "households.csv"):
+        extracted(first, file, newer)
+    load(engine, first)
+    late = write_extract(
+        tmp_path / "b",
+        [person(1), person(2)],
+        households=[household("HH1", address="旧址")],
+    )
+    extracted(late, "households.csv", older)  # last week's households, copied in by mistake
+    summary = load(engine, late)
+    refused = file_summary(summary, "households.csv")
+    assert refused.refused == (
+        "households.csv was extracted 2026-11-20 10:00:00, before the one last loaded "
+        "(extracted 2026-11-24 10:00:00): not loaded (--allow-older loads it)"
+    )
+    assert (refused.rows, refused.inserted, refused.updated) == (0, 0, 0)
+    assert file_summary(summary, "persons.csv").inserted == 1  # the other files still load
+    assert f"refused: {refused.refused}" in summary_text(summary)
+    with engine.connect() as conn:
+        assert conn.execute(select(Household.address)).scalar_one() == "新址"
+    forced = load(engine, late, allow_older=True)
+    assert file_summary(forced, "households.csv").updated == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Household.address)).scalar_one() == "旧址"
