@@ -7,7 +7,8 @@ compare the state with an uninterrupted night's.
 On PostgreSQL (one fresh schema per trial): a synthetic extract (proactive.demo.synth) whose
 first run issues hundreds of certificates. The reference is one uninterrupted
 `proactive run --extract`. Each run trial starts the same run, kills it (SIGKILL) at a random
-moment of the reference's duration, notes what it had committed (certificate rows, PDFs on
+moment of a night's duration (the reference's, then the last rerun that did a whole night, as
+the machine's load changes), notes what it had committed (certificate rows, PDFs on
 disk, the `runs` row), runs it again to the end and compares: cases (person, program,
 status), certificates (number, holder, program, status: numbers are gap-free, so no gap is
 allowed), tasks (person, program, site, worker, day, stop, status, number), messages (number,
@@ -36,6 +37,7 @@ import collections
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,7 +55,15 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from proactive import bootstrap  # noqa: E402
 from proactive.demo import synth  # noqa: E402
-from proactive.models import Case, Certificate, Message, Run, RunLock, Task  # noqa: E402
+from proactive.models import (  # noqa: E402
+    Case,
+    Certificate,
+    IngestRun,
+    Message,
+    Run,
+    RunLock,
+    Task,
+)
 from proactive.nightly import lock  # noqa: E402
 from proactive.nightly.run import LOCK  # noqa: E402
 from proactive.sms.message_states import FAILED, QUEUED, SENDING  # noqa: E402
@@ -76,6 +86,8 @@ class Trial:
     at_kill: str = ""  # what the killed process had committed
     took_over: bool = False  # the rerun closed a dead run as `interrupted`
     lost: int = 0  # worker trials: messages claimed but not sent at the kill
+    whole_rerun: bool = False  # the killed run had committed no case: the rerun did it all
+    rerun_seconds: float = 0.0
     seconds: float = 0.0
     divergences: list[tuple[int, str]] = field(default_factory=list)  # (rows, what)
 
@@ -115,10 +127,13 @@ def main() -> None:
         flush=True,
     )
     trials: list[Trial] = []
+    night = seconds  # how long a whole night takes now (the machine's load changes)
     for n in range(args.trials):
         schema = f"crash_{n}_{uuid.uuid4().hex[:8]}"
         env = _env(_schema_url(args.postgres, schema), OUT / schema)
-        trials.append(_run_trial(env, extract, day, reference, rng.uniform(0.2, seconds), n))
+        trial = _run_trial(env, extract, day, reference, rng.uniform(0.05, 1.0) * night, n)
+        night = trial.rerun_seconds if trial.whole_rerun else night
+        trials.append(trial)
         if n < args.worker_trials:
             trials.append(_worker_trial(env, rng.uniform(0.0, 2.0), args.send_delay, n))
         _drop(args.postgres, schema)
@@ -163,18 +178,19 @@ def _night(extract: Path, day: object) -> list[str]:
 def _reference(base: str, extract: Path, day: object) -> tuple[dict[str, Any], float]:
     schema = f"crash_ref_{uuid.uuid4().hex[:8]}"
     env = _env(_schema_url(base, schema), OUT / schema)
-    _cli(env, "db", "upgrade")
-    started = time.monotonic()
-    done = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise SystemExit(f"reference run failed: {done.stderr.strip()[-400:]}")
-    doctor = _cli(env, "doctor")
-    if doctor.returncode != 0:
-        raise SystemExit(f"doctor fails on the reference night: {doctor.stdout[-400:]}")
-    state = _state(env)
-    _drop(base, schema)
-    return state, seconds
+    try:
+        _cli(env, "db", "upgrade")
+        started = time.monotonic()
+        done = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        if done.returncode != 0:
+            raise SystemExit(f"reference run failed: {done.stderr.strip()[-400:]}")
+        doctor = _cli(env, "doctor")
+        if doctor.returncode != 0:
+            raise SystemExit(f"doctor fails on the reference night: {doctor.stdout[-400:]}")
+        return _state(env), seconds
+    finally:
+        _drop(base, schema)
 
 
 def _run_trial(
@@ -190,8 +206,10 @@ def _run_trial(
     trial.finished_before_kill = process.poll() is not None
     process.kill()
     process.wait()
-    trial.at_kill = _committed(env)
+    trial.at_kill, trial.whole_rerun = _committed(env)
+    rerun_started = time.monotonic()
     rerun = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
+    trial.rerun_seconds = time.monotonic() - rerun_started
     if rerun.returncode != 0:
         trial.divergences.append((1, f"rerun failed: {rerun.stderr.strip()[-300:]}"))
     else:
@@ -247,15 +265,22 @@ def _engine(env: dict[str, str]) -> Engine:
     return create_engine(env["PROACTIVE_DATABASE_URL"])
 
 
-def _committed(env: dict[str, str]) -> str:
-    """What a killed run left: certificate rows, PDFs on disk and its `runs` row."""
+def _committed(env: dict[str, str]) -> tuple[str, bool]:
+    """What a killed run left (ingests, cases, certificate rows, PDFs on disk, its `runs`
+    row), and whether it had opened no case yet."""
     engine = _engine(env)
     with engine.connect() as conn:
+        ingests = conn.scalar(select(func.count()).select_from(IngestRun)) or 0
+        cases = conn.scalar(select(func.count()).select_from(Case)) or 0
         certificates = conn.scalar(select(func.count()).select_from(Certificate)) or 0
         runs = conn.execute(select(Run.status)).scalars().all()
     engine.dispose()
     pdfs = sum(1 for _ in Path(env["PROACTIVE_CERTIFICATE_DIR"]).rglob("*.pdf"))
-    return f"{certificates} certificate rows, {pdfs} PDFs, runs {runs or 'none'}"
+    what = (
+        f"ingests {ingests}, cases {cases}, certificate rows {certificates}, PDFs {pdfs}, "
+        f"runs {runs or 'none'}"
+    )
+    return what, cases == 0
 
 
 def _state(env: dict[str, str]) -> dict[str, Any]:
@@ -384,10 +409,12 @@ def _sent_once(
 
 
 def _drop(base: str, schema: str) -> None:
+    """The trial's schema and its work directory (PDFs, console SMS file)."""
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+    shutil.rmtree(OUT / schema, ignore_errors=True)
 
 
 def _report(trial: Trial) -> None:
