@@ -117,6 +117,8 @@ def test_demo_generates_loads_and_summarises(env: dict[str, str], tmp_path: Path
         ("forecast", "*.png"),
     ):
         assert list((tmp_path / "demo" / folder).glob(pattern)), folder
+    doctor = runner.invoke(app, ["doctor"], env=env)  # what an operator runs after the demo
+    assert doctor.exit_code == 0 and "all invariants hold" in doctor.output, doctor.output
     again = runner.invoke(
         app, ["demo", "--workdir", str(tmp_path / "demo"), "--residents", "600"], env=env
     )
