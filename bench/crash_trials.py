@@ -75,6 +75,14 @@ OUT = ROOT / "bench" / "out" / "crash"
 PROACTIVE = [sys.executable, "-m", "proactive.cli.main"]
 PAUSE = threading.Event()  # never set: waiting on it is a plain pause
 CODE = re.compile(r"确认码\d+")  # confirmation codes are drawn at random by each run
+STAGES = (
+    "starting",  # no `runs` row yet
+    "ingest",  # the run's row, no ingest committed
+    "detect",  # the extract loaded, no certificate numbered
+    "issue",  # numbers taken, not every PDF in place
+    "dispatch and SMS",  # every certificate active, the run not finished
+    "after its commit",  # the run had recorded its success and was exiting
+)
 COMPARED = ("cases", "certificates", "tasks", "messages")
 
 
@@ -86,6 +94,7 @@ class Trial:
     at_kill: str = ""  # what the killed process had committed
     took_over: bool = False  # the rerun closed a dead run as `interrupted`
     lost: int = 0  # worker trials: messages claimed but not sent at the kill
+    stage: str = ""  # run trials: where the kill landed (STAGES)
     whole_rerun: bool = False  # the killed run had committed no case: the rerun did it all
     rerun_seconds: float = 0.0
     seconds: float = 0.0
@@ -206,7 +215,8 @@ def _run_trial(
     trial.finished_before_kill = process.poll() is not None
     process.kill()
     process.wait()
-    trial.at_kill, trial.whole_rerun = _committed(env)
+    trial.at_kill, trial.stage = _committed(env, len(reference["certificates"]))
+    trial.whole_rerun = trial.stage in STAGES[:3]
     rerun_started = time.monotonic()
     rerun = subprocess.run(_night(extract, day), env=env, capture_output=True, text=True)
     trial.rerun_seconds = time.monotonic() - rerun_started
@@ -265,9 +275,9 @@ def _engine(env: dict[str, str]) -> Engine:
     return create_engine(env["PROACTIVE_DATABASE_URL"])
 
 
-def _committed(env: dict[str, str]) -> tuple[str, bool]:
+def _committed(env: dict[str, str], certificates_in_a_night: int) -> tuple[str, str]:
     """What a killed run left (ingests, cases, certificate rows, PDFs on disk, its `runs`
-    row), and whether it had opened no case yet."""
+    row), and the stage it was killed in."""
     engine = _engine(env)
     with engine.connect() as conn:
         ingests = conn.scalar(select(func.count()).select_from(IngestRun)) or 0
@@ -280,7 +290,19 @@ def _committed(env: dict[str, str]) -> tuple[str, bool]:
         f"ingests {ingests}, cases {cases}, certificate rows {certificates}, PDFs {pdfs}, "
         f"runs {runs or 'none'}"
     )
-    return what, cases == 0
+    if not runs:
+        stage = STAGES[0]
+    elif "succeeded" in runs:
+        stage = STAGES[5]
+    elif not ingests:
+        stage = STAGES[1]
+    elif not certificates:
+        stage = STAGES[2]
+    elif min(certificates, pdfs) < certificates_in_a_night:
+        stage = STAGES[3]
+    else:
+        stage = STAGES[4]
+    return what, stage
 
 
 def _state(env: dict[str, str]) -> dict[str, Any]:
@@ -421,9 +443,11 @@ def _report(trial: Trial) -> None:
     how = "finished before the kill" if trial.finished_before_kill else "killed"
     took_over = "; rerun took over the dead run's lock" if trial.took_over else ""
     lost = f"; {trial.lost} lost as interrupted" if trial.lost else ""
+    stage = f", in {trial.stage}" if trial.stage else ""
     verdict = "ok" if not trial.divergences else "; ".join(d for _, d in trial.divergences)
     print(
-        f"{trial.name}: {how} at {trial.killed_at:.2f} s ({trial.at_kill}){took_over}{lost}: "
+        f"{trial.name}: {how} at {trial.killed_at:.2f} s{stage} ({trial.at_kill}){took_over}"
+        f"{lost}: "
         f"{verdict} [{trial.seconds:.1f} s]",
         flush=True,
     )
@@ -447,6 +471,8 @@ def _summary(trials: list[Trial], reference_seconds: float, total: float) -> Non
             f"{len(failed)}; trial seconds mean {statistics.mean(seconds):.1f}, "
             f"max {max(seconds):.1f}"
         )
+    stages = collections.Counter(t.stage for t in trials if t.stage)
+    print("run trials killed in: " + ", ".join(f"{s} {stages[s]}" for s in STAGES))
     worst = max((t for t in trials if t.divergences), key=lambda t: t.size, default=None)
     what = f"{worst.name}: " + "; ".join(d for _, d in worst.divergences) if worst else "none"
     print(f"worst divergence: {what}")
