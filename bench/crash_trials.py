@@ -1,7 +1,7 @@
 """Crash trials: kill -9 `proactive run` and `proactive worker` at random moments, rerun, and
 compare the state with an uninterrupted night's.
 
-    nice -n 10 python bench/crash_trials.py [--trials 20] [--worker-trials 10]
+    nice -n 10 python bench/crash_trials.py [--trials 20] [--worker-trials 5]
         [--residents 2000] [--postgres URL] [--seed 7] [--send-delay 0.01]
 
 On PostgreSQL (one fresh schema per trial): a synthetic extract (proactive.demo.synth) whose
@@ -108,7 +108,7 @@ class Trial:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--worker-trials", type=int, default=10)
+    parser.add_argument("--worker-trials", type=int, default=5)
     parser.add_argument("--residents", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--send-delay", type=float, default=0.01)
