@@ -9,11 +9,18 @@ import typer
 
 from proactive import bootstrap
 from proactive.certificates.reasons import ReissueReason
-from proactive.cli.common import DateOption, FormatOption, UnmaskedOption, day_or_today, fail
+from proactive.cli.common import (
+    DateOption,
+    FormatOption,
+    UnmaskedOption,
+    day_or_today,
+    err,
+    fail,
+)
 from proactive.errors import ProactiveError
 from proactive.masking import mask_name
 from proactive.output import Format, render
-from proactive.progress import counts_text
+from proactive.progress import SILENT, counts_text
 from proactive.settings import Settings
 
 keys_app = typer.Typer(help="The district's certificate signing keys.")
@@ -106,30 +113,67 @@ def certificates_issue(
 
 @certificates_app.command("reissue")
 def certificates_reissue(
-    certificate_no: Annotated[str, typer.Argument(help="The certificate to replace")],
     reason: Annotated[ReissueReason, typer.Option(help="lost, damaged or corrected")],
+    certificate_nos: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="CERTIFICATE_NO...", help="The certificates to replace"),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="Also the numbers in this file, one a line")
+    ] = None,
     user: Annotated[str, typer.Option(help="Who asks for the reissue")] = "operator",
 ) -> None:
-    """Revoke a certificate and issue a new one under a new number."""
+    """Revoke certificates and issue each a new one under a new number. Several numbers (or a
+    file of them) show a bar on a terminal; a number that fails is reported, the others go on,
+    and the exit status is 1."""
+    from proactive.cli import progress
     from proactive.field import desk
 
+    numbers = [*(certificate_nos or []), *_numbers_in(from_file)]
+    if not numbers:
+        raise fail(ProactiveError("no certificate number given (arguments or --from-file)"))
     settings = Settings.from_env()
     engine = bootstrap.engine(settings)
-    try:
-        new = desk.reissue(
+    issuer = bootstrap.issuer(settings)
+    with progress.shown() as shown:
+        done = desk.reissue_many(
             engine,
             bootstrap.programs(),
-            certificate_no,
+            numbers,
             reason,
-            bootstrap.issuer(settings),
+            issuer,
             bootstrap.today_shanghai(),
             user,
-            bootstrap.utc_now(),
+            bootstrap.utc_now,
+            shown if len(numbers) > 1 else SILENT,
         )
-    except ProactiveError as error:
-        raise fail(error) from error
-    print(f"{certificate_no} revoked ({reason.value}); new certificate {new.certificate_no}")
-    print(new.pdf_path)
+    failed = [r for r in done if r.new is None]
+    if len(numbers) == 1 and failed:
+        raise fail(ProactiveError(failed[0].error))
+    for result in done:
+        if result.new is None:
+            err.print(f"error: {result.certificate_no}: {result.error}", markup=False)
+            continue
+        print(
+            f"{result.certificate_no} revoked ({reason.value}); "
+            f"new certificate {result.new.certificate_no}"
+        )
+        print(result.new.pdf_path)
+    if len(numbers) > 1:
+        print(f"reissued {len(done) - len(failed)} of {len(done)} ({len(failed)} failed)")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _numbers_in(path: Path | None) -> list[str]:
+    """The certificate numbers in a file, one a line; blank lines and # comments skipped."""
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise fail(ProactiveError(f"--from-file {path}: cannot read it ({error})")) from None
+    return [n.strip() for n in lines if n.strip() and not n.lstrip().startswith("#")]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""The district desk: reissue or revoke one certificate by hand (the staff pages of the field
-app, `proactive certificates reissue`), with what follows for the visits.
+"""The district desk: reissue or revoke a certificate by hand (the staff pages of the field
+app, `proactive certificates reissue`, one number or many), with what follows for the visits.
 
 A reissue's planned delivery takes the new number along. A revocation of a certificate whose
 case is still open cancels the case (the reason in its history), voids its certificates and
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -25,8 +26,11 @@ from proactive.geo import Walking
 from proactive.models import Case, Certificate
 from proactive.programs import case_states, casebook
 from proactive.programs.catalog import Program
+from proactive.progress import SILENT, Progress
+from proactive.time import Clock
 
 REVOKED_BY_STAFF = "revoked_by_staff"  # the certificate's revoked_reason
+STAGE = "reissue"  # the progress stage of a bulk reissue
 
 
 class CannotRevoke(ProactiveError):
@@ -48,6 +52,43 @@ def reissue(
     with Session(engine) as session, session.begin():
         plan_visits.carry_numbers(session, now)
     return new
+
+
+@dataclass(frozen=True)
+class Reissued:
+    """One number of a bulk reissue: its replacement, or why there is none."""
+
+    certificate_no: str
+    new: Certificate | None
+    error: str = ""
+
+
+def reissue_many(
+    engine: Engine,
+    programs: Mapping[str, Program],
+    numbers: Sequence[str],
+    reason: ReissueReason,
+    issuer: Issuer,
+    issued_on: dt.date,
+    user: str,
+    clock: Clock,
+    progress: Progress = SILENT,
+) -> list[Reissued]:
+    """Reissue each number in turn, each in its own transactions: a number that cannot be
+    reissued (unknown, already revoked) is reported and the others go on. `progress` hears
+    the stage `reissue` with its total and each number done."""
+    done: list[Reissued] = []
+    progress.begin(STAGE, total=len(numbers))
+    for number in numbers:
+        try:
+            new = reissue(engine, programs, number, reason, issuer, issued_on, user, clock())
+            done.append(Reissued(number, new))
+        except ProactiveError as error:
+            done.append(Reissued(number, None, str(error)))
+        progress.advance(STAGE)
+    failed = sum(1 for r in done if r.new is None)
+    progress.end(STAGE, {"reissued": len(done) - failed, "failed": failed})
+    return done
 
 
 def revoke(

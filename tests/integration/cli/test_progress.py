@@ -5,6 +5,7 @@ with stdout and stderr piped (what cron or systemd records).
 """
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -99,3 +100,32 @@ def test_a_piped_run_writes_one_plain_line_per_stage(extract: Path, tmp_path: Pa
     for stage in STAGES:
         assert sum(1 for line in lines if line.startswith(f"  {stage} ")) == 1, stage
     assert "rows=" not in done.stdout + done.stderr  # no per-file progress in a log
+
+
+def test_a_bulk_reissue_shows_a_bar_on_a_terminal_and_a_summary_in_a_log(
+    extract: Path, tmp_path: Path
+) -> None:
+    env = _env(tmp_path)
+    _proactive(env, "db", "upgrade")
+    _proactive(env, "keys", "init")
+    _proactive(env, "run", "--date", DAY, "--extract", str(extract))
+    listed = json.loads(_proactive(env, "certificates", "--format", "json").stdout)
+    numbers = [c["certificate_no"] for c in listed if c["status"] == "active"][:4]
+    assert len(numbers) == 4
+    seen = _under_a_terminal(env, "certificates", "reissue", "--reason", "damaged", *numbers[:2])
+    assert "\x1b[" in seen and re.search(r"reissue\s.*2/2", seen)
+    assert "reissued 2 of 2 (0 failed)" in seen
+    batch = tmp_path / "numbers.txt"
+    batch.write_text(f"# misprinted\n{numbers[2]}\n\nNO-SUCH-NUMBER\n{numbers[3]}\n", "utf-8")
+    piped = subprocess.run(
+        _command("certificates", "reissue", "--reason", "damaged", "--from-file", str(batch)),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 1  # one number failed; the others were reissued
+    assert "reissued 2 of 3 (1 failed)" in piped.stdout
+    assert "error: NO-SUCH-NUMBER: " in piped.stderr
+    assert f"{numbers[3]} revoked (damaged); new certificate" in piped.stdout
+    for output in (piped.stdout, piped.stderr):
+        assert not CONTROL.search(output), repr(CONTROL.search(output))
