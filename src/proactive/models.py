@@ -49,6 +49,9 @@ class IngestRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON: counts per file
+    # 1, 2, 3... in the order the ingests committed (ids are in the order they started): the
+    # nightly run's watermark, so an ingest committing after a later-started one is not missed
+    commit_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 class LoadedFile(Base):
@@ -240,7 +243,9 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    ingest_watermark: Mapped[int] = mapped_column(Integer, default=0)  # last ingest run seen
+    # the highest ingest_runs.commit_seq this run saw: later runs read the changes of the
+    # ingests committed after it
+    ingest_watermark: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[str] = mapped_column(Text, default="{}")  # JSON: per-stage counts, seconds
     error: Mapped[str] = mapped_column(Text, default="")
 

@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from proactive.certificates import issuing, revocation
 from proactive.errors import ProactiveError
 from proactive.field import plan_visits
 from proactive.masking import mask_numbers
-from proactive.models import IngestRun, Run
+from proactive.models import Run
 from proactive.nightly import lock
 from proactive.programs import cancel, detect
 from proactive.programs.catalog import Program
 from proactive.programs.stage import Stage, Window
 from proactive.progress import SILENT, Progress, counts_text
-from proactive.registry.ingest import IngestOptions, IngestSummary, ingest_on
+from proactive.registry.ingest import IngestOptions, IngestSummary, changes_since, ingest_on
 from proactive.time import Clock
 
 LOCK = "nightly"
@@ -107,7 +107,7 @@ def _run(
     if options.once_a_night and last is not None and last.as_of >= options.as_of:
         raise AlreadyRan(f"run {last.id} covered the days up to {last.as_of}")
     covered_from = last.as_of + dt.timedelta(days=1) if last else options.as_of
-    since_ingest = last.ingest_watermark if last else 0
+    watermark = last.ingest_watermark if last else 0
     run_id = None if options.dry_run else _start(engine, options.as_of, covered_from, clock)
     report = RunReport(run_id, options.as_of, covered_from, options.dry_run)
     session = Session(engine, expire_on_commit=False)
@@ -121,7 +121,7 @@ def _run(
                 "seconds": round(time.perf_counter() - started, 3),
                 "rejected": report.ingest.rejected,
             }
-        latest = session.execute(select(func.max(IngestRun.id))).scalar() or 0
+        since_ingest, latest = changes_since(session.connection(), watermark)
         window = Window(covered_from, options.as_of, since_ingest)
         context = Stage(programs, window, district, run_id, clock())
         for name, stage in (

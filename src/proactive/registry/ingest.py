@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from proactive.errors import ExtractMissingError
 from proactive.models import IngestRun
@@ -152,6 +152,37 @@ def _finish_run(conn: Connection, result: IngestSummary, clock: Clock) -> None:
         .where(IngestRun.id == result.run_id)
         .values(finished_at=clock(), summary=json.dumps(result.as_dict(), ensure_ascii=False))
     )
+    _number_in_commit_order(conn, result.run_id)
+
+
+_COMMIT_ORDER_KEY = "hashtextextended(current_schema() || ' proactive ingest commit order', 0)"
+
+
+def _number_in_commit_order(conn: Connection, run_id: int) -> None:
+    """Give the run the next commit_seq, last thing before its transaction commits. On
+    PostgreSQL a transaction-scoped advisory lock, held until the commit, makes the numbers
+    become visible in order (a second ingest waits here for the first to commit); on SQLite
+    one writer at a time does the same. So "every ingest with commit_seq above W" never skips
+    one that committed late: the nightly run's watermark is a commit_seq, not an id."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({_COMMIT_ORDER_KEY})"))
+    following = select(func.coalesce(func.max(IngestRun.commit_seq), 0) + 1).scalar_subquery()
+    conn.execute(update(IngestRun).where(IngestRun.id == run_id).values(commit_seq=following))
+
+
+def changes_since(conn: Connection, watermark: int) -> tuple[int, int]:
+    """(since_ingest, new watermark) for a run whose predecessor saw the ingests up to commit
+    `watermark`: rows with changed_run_id above since_ingest hold every change committed
+    after it (and perhaps a few already seen, which the stages take again harmlessly)."""
+    first, last = conn.execute(
+        select(func.min(IngestRun.id), func.max(IngestRun.commit_seq)).where(
+            IngestRun.commit_seq > watermark
+        )
+    ).one()
+    if first is None or last is None:
+        newest = conn.execute(select(func.max(IngestRun.id))).scalar()
+        return int(newest or 0), watermark
+    return int(first) - 1, int(last)
 
 
 def _load_file(

@@ -20,7 +20,7 @@ from proactive.nightly import lock
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
 from proactive.programs import review
 from proactive.programs.catalog import Program, load_catalog, load_program
-from proactive.registry.ingest import ingest
+from proactive.registry.ingest import ingest, ingest_on
 from proactive.settings import ROOT
 from tests.factories import household, senior, write_csv, write_extract
 
@@ -409,3 +409,35 @@ def test_a_database_error_is_stored_without_id_numbers(
     assert configured_engine(
         Settings.from_env({"PROACTIVE_DATABASE_URL": "sqlite://"})
     ).hide_parameters
+
+
+def test_an_ingest_committing_after_a_later_one_is_not_missed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Ingests run outside the run lock. A (started first, id 2) is still writing when B
+    (id 3) commits and a night runs: the watermark must not pass A, whose new resident the
+    next night has to find. With max(ingest_runs.id) as the watermark she was never seen."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: ingests cannot commit out of order")
+    load(engine, tmp_path / "base", [senior(9, "1950-01-01")])
+    run(engine, D(2026, 11, 24))
+    first = tmp_path / "a"
+    write_extract(first, [senior(9, "1950-01-01"), senior(1, "1950-03-03")], [household("HH1")])
+    second = tmp_path / "b"
+    write_extract(second, [senior(9, "1950-01-01"), senior(2, "1950-04-04")], [household("HH1")])
+    slow = engine.connect()
+    transaction = slow.begin()
+    ingest_on(slow, first, clock)  # A: written, not yet committed
+    finished = threading.Event()
+    later = threading.Thread(target=lambda: (ingest(engine, second, clock), finished.set()))
+    later.start()
+    finished.wait(3)  # B commits at once, or waits for A to commit first
+    run(engine, D(2026, 11, 25))
+    transaction.commit()
+    slow.close()
+    later.join()
+    run(engine, D(2026, 11, 26))
+    found = cases(engine)
+    assert {senior(1, "1950-03-03")["id_number"], senior(2, "1950-04-04")["id_number"]} <= set(
+        found
+    ), found
