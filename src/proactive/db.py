@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 VERSIONS = ROOT / "migrations" / "versions"
+_FIRST_DEFINITION = re.compile(r"^(?:def|async def|class|@)", re.MULTILINE)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -157,9 +159,13 @@ def _names(down_revision: object) -> tuple[str, ...] | None:
 
 
 def _literals(path: Path, names: tuple[str, ...]) -> dict[str, object]:
-    """The literal values a module assigns to `names` at its top level."""
+    """The literal values a module assigns to `names` at its top level, before its first
+    function or class: a migration declares its revisions in its header, and parsing only that
+    keeps every command's schema check cheap (whole files: a tenth of a second)."""
+    source = path.read_text(encoding="utf-8")
+    first = _FIRST_DEFINITION.search(source)
     found: dict[str, object] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in ast.parse(source[: first.start()] if first else source).body:
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
         value = getattr(node, "value", None)
         if isinstance(target, ast.Name) and target.id in names and value is not None:

@@ -99,6 +99,15 @@ def test_script_heads_reads_merges_and_gives_up_on_what_it_cannot_read(tmp_path:
     assert db.script_heads(tmp_path) == {"d"}
     revision("e", "make_down()")
     assert db.script_heads(tmp_path) == set()
+    (tmp_path / "e.py").unlink()
+    (tmp_path / "f.py").write_text(  # only the header is read: this one declares too late
+        'def upgrade() -> None:\n    pass\n\n\nrevision = "f"\ndown_revision = "d"\n', "utf-8"
+    )
+    assert db.script_heads(tmp_path) == set()
+    (tmp_path / "f.py").write_text(
+        'revision = "f"\ndown_revision = "d"\n\n\ndef upgrade() -> None:\n    x = 1\n', "utf-8"
+    )
+    assert db.script_heads(tmp_path) == {"f"}
 
 
 def test_age_queries_use_the_birth_date_index(engine: Engine) -> None:
