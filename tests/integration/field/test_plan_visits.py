@@ -3,8 +3,10 @@ the case ends; re-dispatched when the person moves."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,14 @@ from proactive.certificates import issued as certificates
 from proactive.certificates.file_store import DirectoryStore
 from proactive.certificates.issuing import Issuer
 from proactive.field import outcomes, task_states
+from proactive.field.forecast import write_forecast
 from proactive.field.plan_visits import Dispatcher
 from proactive.field.workdays import ChinaCalendar
 from proactive.geo import Walking
-from proactive.models import Case, Certificate, Message, OptOut, Route, Task
+from proactive.models import Case, Certificate, Message, OptOut, Person, Route, Task
 from proactive.nightly import invariants
 from proactive.nightly.run import RunOptions, RunReport, run_nightly
+from proactive.programs.ages import anniversary
 from proactive.programs.catalog import load_catalog
 from proactive.registry.ingest import ingest
 from proactive.settings import ROOT
@@ -464,3 +468,61 @@ def test_a_reissue_before_the_visit_puts_the_new_number_on_the_task(
         "planned",
         new.certificate_no,
     )
+
+
+def planned_for(engine: Engine, day: dt.date) -> Counter[tuple[str, str]]:
+    """Planned visits per site and program of the people who reached the program's age on
+    `day` (a first run also catches up on older people: the forecast does not)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Task.site_id, Task.program, Person.birth_date).join(
+                Person, Person.id_number == Task.id_number
+            )
+        ).all()
+    return Counter(
+        (site_id, program)
+        for site_id, program, birth in rows
+        if anniversary(birth, PROGRAMS[program].age) == day
+    )
+
+
+def forecast_by_site(engine: Engine, out: Path, day: dt.date) -> Counter[tuple[str, str]]:
+    result = write_forecast(engine, out, day, 1, DISPATCHER, PROGRAMS, "330108")
+    with result.csv.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    return Counter({(r["site_id"], p): int(r[p]) for r in rows for p in result.visits if int(r[p])})
+
+
+def test_the_forecast_of_a_day_places_its_visits_where_dispatch_did(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    homes = [
+        household("HH1", **NEAR_C1),
+        household("HH2", **NEAR_C2),
+        household("HH3", lat="30.1600", lon="120.1700", division_code="330108002002"),  # far
+        household("HH4", lat="30.2100", lon="120.2200", division_code="330108002001"),  # by C2
+        household("HH5", lat="", lon="", division_code="330108002001"),  # no coordinates
+    ]
+    rows = [
+        senior(1, "1966-11-25", household_id="HH1"),
+        senior(2, "1966-11-25", household_id="HH2"),
+        senior(3, "1946-11-25", household_id="HH3"),  # 80: nearest C1, out of its circle: C2
+        senior(4, "1926-11-25", household_id="HH1"),  # 100: the supervisor goes
+        senior(5, "1966-11-25", household_id="HH4"),  # the circle wins over the community
+        senior(6, "1966-11-25", household_id="HH5"),
+    ]
+    load(engine, tmp_path / "x", rows, homes)
+    run(engine, DAY, issuer)
+    planned = planned_for(engine, DAY)
+    assert sum(planned.values()) == 6 and {s for s, _ in planned} == {"C1", "C2"}
+    assert forecast_by_site(engine, tmp_path / "fc", DAY) == planned
+
+
+def test_the_forecast_counts_a_street_office_standing_in_as_dispatch_does(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    load_unstaffed(engine, tmp_path / "x", [senior(1, "1966-11-25", household_id="HH1")])
+    run(engine, DAY, issuer)
+    planned = planned_for(engine, DAY)
+    assert planned == Counter({("S002", "senior_certificate"): 1})
+    assert forecast_by_site(engine, tmp_path / "fc", DAY) == planned
