@@ -74,6 +74,7 @@ def dispatch(
     visits: dict[tuple[int, int], Visit] = {}
     staff = Board(circle, load_workers(session), dispatcher.calendar, first, horizon_days=0)
     moved = _moved(session, staff, stage, touched)
+    moved += _unstaffed(session, stage, touched, {c.id for c in moved})
     counts["redispatched"] += len(moved)
     jobs = jobs_for(session, moved, programs, first, visits, counts)
     jobs += _new_jobs(session, programs, first, visits, counts)
@@ -314,6 +315,33 @@ def _moved(
         if case is not None:
             moved.append(case)
     return moved
+
+
+def _unstaffed(
+    session: Session, stage: Stage, touched: set[tuple[str, dt.date]], taken: set[int]
+) -> list[Case]:
+    """Planned visits whose worker is no longer active at their site (set inactive, or moved to
+    another site, by the latest social_workers.csv): withdrawn with their queued messages, and
+    their cases planned again with the staff there is, within capacity."""
+    staffed = (
+        select(SocialWorker.worker_id)
+        .where(SocialWorker.worker_id == Task.worker_id, SocialWorker.site_id == Task.site_id)
+        .where(SocialWorker.active.is_(True))
+    )
+    cases: list[Case] = []
+    for task in session.scalars(
+        select(Task).where(Task.status == PLANNED, ~staffed.exists()).order_by(Task.day, Task.id)
+    ):
+        if task.case_id in taken:
+            continue
+        finish(task, WITHDRAWN, "worker_inactive", stage.now, f"社工 {task.worker_id} 已停用")
+        outbox.withdraw(session, [task.id], "worker_inactive", stage.now)
+        touched.add((task.worker_id, task.day))
+        case = session.get(Case, task.case_id)
+        if case is not None:
+            taken.add(case.id)
+            cases.append(case)
+    return cases
 
 
 def requeue_unplanned(

@@ -526,3 +526,54 @@ def test_the_forecast_counts_a_street_office_standing_in_as_dispatch_does(
     planned = planned_for(engine, DAY)
     assert planned == Counter({("S002", "senior_certificate"): 1})
     assert forecast_by_site(engine, tmp_path / "fc", DAY) == planned
+
+
+def test_a_worker_set_inactive_has_her_visits_planned_again_with_others(
+    engine: Engine, issuer: Issuer, tmp_path: Path
+) -> None:
+    """social_workers.csv says W1 left: her planned visits go back to dispatch and are planned
+    with the staff still there (W2, within her daily capacity of 2); her visits' notices are
+    withdrawn and the new visits' notices queued, as for a resident who moved."""
+    rows = [
+        senior(n, "1966-11-25", household_id=f"HH{n}", mobile=f"1380013800{n}") for n in range(4)
+    ]
+    load(engine, tmp_path / "x", rows, homes_near_c1(4))
+    night = dt.datetime(2026, 11, 25, 18, tzinfo=dt.UTC)  # 02:00 on the 26th in Shanghai
+    run_nightly(engine, PROGRAMS, RunOptions(as_of=DAY), at_two_am, "330108", issuer, WITH_SMS)
+    hers = [t for t in tasks(engine) if t.worker_id == "W1"]
+    assert len(hers) == 2 and all(t.status == "planned" for t in hers)
+    extract = tmp_path / "y"
+    extract.mkdir()
+    write_csv(
+        extract / "social_workers.csv",
+        [{**worker("W1", "C1", capacity=2), "active": "false"}, *WORKERS[1:]],
+    )
+    write_extract(extract, rows, households=homes_near_c1(4))
+    report = run_nightly(
+        engine,
+        PROGRAMS,
+        RunOptions(as_of=DAY + dt.timedelta(days=1), extract=extract),
+        lambda: night,
+        "330108",
+        issuer,
+        WITH_SMS,
+    )
+    assert report.stages["dispatch"]["redispatched"] == 2
+    after = {t.id: t for t in tasks(engine)}
+    assert {(after[t.id].status, after[t.id].outcome) for t in hers} == {
+        ("withdrawn", "worker_inactive")
+    }
+    live = [t for t in after.values() if t.status == "planned"]
+    assert len(live) == 4 and {t.worker_id for t in live} == {"W2"}
+    per_day = Counter(t.day for t in live)
+    assert max(per_day.values()) <= 2, per_day  # W2's capacity
+    assert {t.case_id for t in live} == {t.case_id for t in tasks(engine)}
+    by_task = {m.task_id: m for m in messages(engine) if m.kind == "scheduled"}
+    assert {(by_task[t.id].status, by_task[t.id].reason) for t in hers} == {
+        ("withdrawn", "worker_inactive")
+    }
+    again = [t for t in live if t.case_id in {h.case_id for h in hers}]
+    assert len(again) == 2 and all(t.attempt == 2 for t in again)
+    assert all(by_task[t.id].status == "queued" and t.code in by_task[t.id].body for t in again)
+    with engine.connect() as conn:
+        assert not invariants.check_all(conn, DirectoryStore(tmp_path / "pdf"))
