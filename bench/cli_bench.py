@@ -3,9 +3,10 @@
 Builds the demo database once (untimed: `proactive demo --residents N` in a temporary
 directory, every setting pointed there), then runs each command as a whole process, as the
 console script does, once to warm the file cache and then `--runs` times, and prints the
-median wall time, its ratio to `import typer` alone and the peak RSS. `--src` times another
-checkout's source tree (e.g. an older commit's, exported with `git archive`) on the same
-database.
+median wall time and its ratio to `import typer` alone, the fastest wall time (on a shared
+machine, the nearest to a quiet one's) and its ratio, the median CPU time and the peak RSS.
+`--src` times another checkout's source tree (e.g. an older commit's, exported with
+`git archive`) on the same database.
 
 Targets: `proactive --help` at most 3x `import typer`; `proactive runs` at most 0.8 s.
 
@@ -92,21 +93,24 @@ def _first_visit_day(database: Path) -> str:
     return str(day)
 
 
-Timing = tuple[float, float, int]  # wall seconds, CPU seconds, peak RSS in MB
+Run = tuple[float, float, int]  # wall seconds, CPU seconds, peak RSS in MB
+Timing = tuple[float, float, int, float]  # medians of wall and CPU, largest RSS, fastest wall
 
 
 def _measure(command: list[str], environment: dict[str, str], runs: int) -> Timing:
-    """Medians of `runs` whole-process runs (after one warm-up); the largest peak RSS."""
+    """Medians of `runs` whole-process runs (after one warm-up); the largest peak RSS; the
+    fastest wall time (on a shared machine, the nearest to what a quiet one would take)."""
     _run_once(command, environment)
     timed = [_run_once(command, environment) for _ in range(runs)]
     return (
         statistics.median(wall for wall, _, _ in timed),
         statistics.median(cpu for _, cpu, _ in timed),
         max(mb for _, _, mb in timed),
+        min(wall for wall, _, _ in timed),
     )
 
 
-def _run_once(command: list[str], environment: dict[str, str]) -> Timing:
+def _run_once(command: list[str], environment: dict[str, str]) -> Run:
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -119,26 +123,32 @@ def _run_once(command: list[str], environment: dict[str, str]) -> Timing:
 
 
 def _report(results: dict[str, Timing], runs: int, residents: int) -> None:
-    typer_seconds, typer_cpu, _ = results['python -c "import typer"']
+    typer_seconds, typer_cpu, _, typer_fastest = results['python -c "import typer"']
     print(f"demo database: {residents} residents; medians of {runs} whole-process runs")
     print(
         f"load average (1 minute) after the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print()
-    print("| command | wall s | ÷ import typer | CPU s | ÷ import typer | peak RSS |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (seconds, cpu, mb) in results.items():
+    print(
+        "| command | wall s | ÷ import typer | fastest wall s | ÷ import typer "
+        "| CPU s | ÷ import typer | peak RSS |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (seconds, cpu, mb, fastest) in results.items():
         print(
             f"| `{name}` | {seconds:.3f} | {seconds / typer_seconds:.1f}× "
+            f"| {fastest:.3f} | {fastest / typer_fastest:.1f}× "
             f"| {cpu:.3f} | {cpu / typer_cpu:.1f}× | {mb} MB |"
         )
     print()
-    help_ratio = results["proactive --help"][0] / typer_seconds
-    runs_seconds = results["proactive runs"][0]
-    help_met = _met(help_ratio <= HELP_RATIO)
-    runs_met = _met(runs_seconds <= RUNS_SECONDS)
-    print(f"proactive --help: {help_ratio:.1f}× typer (target ≤ {HELP_RATIO:g}×), {help_met}")
-    print(f"proactive runs: {runs_seconds:.2f} s (target ≤ {RUNS_SECONDS:g} s), {runs_met}")
+    for label, column, typer_wall in (("median", 0, typer_seconds), ("fastest", 3, typer_fastest)):
+        help_ratio = results["proactive --help"][column] / typer_wall
+        runs_seconds = results["proactive runs"][column]
+        print(
+            f"{label}: proactive --help {help_ratio:.1f}× typer (target ≤ {HELP_RATIO:g}×), "
+            f"{_met(help_ratio <= HELP_RATIO)}; proactive runs {runs_seconds:.2f} s "
+            f"(target ≤ {RUNS_SECONDS:g} s), {_met(runs_seconds <= RUNS_SECONDS)}"
+        )
 
 
 def _met(ok: bool) -> str:
