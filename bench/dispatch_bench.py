@@ -22,10 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+import district
 from measured import run_phase
 
-OUT = Path(__file__).resolve().parent / "out"
-DAY = dt.date(2026, 11, 25)
+OUT, DAY = district.OUT, district.DAY
 DB = OUT / "dispatch.db"
 
 
@@ -60,41 +60,12 @@ def main() -> None:
 
 
 def prepare(backlog: int, residents: int) -> dict[str, object]:
-    from sqlalchemy import select, update
-
     from proactive import db
-    from proactive.demo.synth import SynthOptions, write_extract
-    from proactive.models import Case
-    from proactive.nightly.run import RunOptions, run_nightly
-    from proactive.programs.catalog import load_catalog
-    from proactive.registry.ingest import ingest
-    from proactive.settings import ROOT
 
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DB}{suffix}").unlink(missing_ok=True)
-    extract = OUT / f"dispatch-extract-{residents}"
-    if not (extract / "persons.csv").exists():
-        write_extract(extract, SynthOptions(residents=residents, as_of=DAY, bad_rows=False))
-    engine = db.make_engine(f"sqlite:///{DB}")
-    db.upgrade(engine)
-    clock = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
-    ingest(engine, extract, clock)
-    programs = load_catalog(ROOT / "jobs")
-    run_nightly(engine, programs, RunOptions(as_of=DAY), clock, "330108")  # detect only
-    with engine.begin() as conn:
-        chosen = (
-            select(Case.id)
-            .where(Case.program == "senior_certificate", Case.status == "approved")
-            .order_by(Case.id)
-            .limit(backlog)
-            .scalar_subquery()
-        )
-        issued = conn.execute(
-            update(Case).where(Case.id.in_(chosen)).values(status="issued")
-        ).rowcount
-    if issued < backlog:
-        raise SystemExit(f"only {issued} cases: raise --residents")
+    issued = district.backlog(db.make_engine(f"sqlite:///{DB}"), residents, backlog)
     return {"seconds": time.perf_counter() - started, "cases": issued}
 
 
@@ -140,15 +111,13 @@ def place(backlog: int, residents: int) -> dict[str, object]:
 
 def dispatch(backlog: int, residents: int) -> dict[str, object]:
     from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
 
-    from proactive.field.plan_visits import dispatch as dispatch_stage
+    from proactive import db
     from proactive.models import Route
 
-    engine, programs, stage, dispatcher = _context()
+    engine = db.make_engine(f"sqlite:///{DB}")
     started = time.perf_counter()
-    with Session(engine) as session, session.begin():
-        figures = dispatch_stage(session, programs, stage, dispatcher)  # type: ignore[arg-type]
+    figures = district.dispatch(engine)
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
         routes, stops = conn.execute(select(func.count(), func.sum(Route.stops))).one()

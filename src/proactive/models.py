@@ -317,6 +317,7 @@ class Task(Base):
         UniqueConstraint("case_id", "attempt", name="uq_tasks_case_attempt"),
         Index("ix_tasks_day_worker", "day", "worker_id"),
         Index("ix_tasks_status_day", "status", "day"),
+        Index("ix_tasks_site_status_day", "site_id", "status", "day"),  # a site's dashboard
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

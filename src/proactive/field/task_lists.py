@@ -64,11 +64,17 @@ def find(session: Session, worker: str | None, site: str | None, day: dt.date | 
 
 
 def lines(
-    session: Session, tasks: Sequence[Task], programs: Mapping[str, Program], unmasked: bool
+    session: Session,
+    tasks: Sequence[Task],
+    programs: Mapping[str, Program],
+    unmasked: bool,
+    where: Mapping[str, Home] | None = None,
 ) -> list[TaskLine]:
+    """The visits as lines of a list; `where` the residents' homes, when already read."""
     ids = [t.id_number for t in tasks]
     residents = load_residents(session.connection(), ids)
-    where = homes(session.connection(), ids)
+    if where is None:
+        where = homes(session.connection(), ids)
     return [
         _line(t, residents.get(t.id_number), where.get(t.id_number), programs, unmasked)
         for t in tasks

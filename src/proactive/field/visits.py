@@ -77,7 +77,7 @@ def worker_day(
         stops=tuple(
             Stop(line, point, walk)
             for line, point, walk in zip(
-                lines(session, tasks, programs, unmasked=False),
+                lines(session, tasks, programs, unmasked=False, where=where),
                 points,
                 walks(walking, site_point, points),
                 strict=True,

@@ -22,7 +22,7 @@ from tests.integration.web.chromium import (
     serving,
     sign_in,
 )
-from tests.integration.web.world import CODE, World, build, make_app
+from tests.integration.web.world import CODE, World, build, case_in_review, make_app
 
 
 @pytest.fixture
@@ -93,22 +93,26 @@ def test_an_outcome_recorded_offline_is_applied_once_when_back_online(
 
 
 def test_no_serious_accessibility_violation_on_the_main_pages(
-    chromium: object, server: str, world: World
+    chromium: object, server: str, world: World, engine: Engine, tmp_path: Path
 ) -> None:
     context = chromium.new_context(viewport=PHONE)  # type: ignore[attr-defined]
     anonymous = context.new_page()
     anonymous.goto(f"{server}/login")
     assert serious_violations(anonymous) == []
+    anonymous.goto(f"{server}/verify")
+    screenshot(anonymous, tmp_path / "verify-360.png", PHONE)
     worker = sign_in(chromium, server, "a", PHONE)
     assert serious_violations(worker) == []
     worker.goto(f"{server}/tasks/{world.tasks['A']}")  # type: ignore[attr-defined]
     assert serious_violations(worker) == []
     for name in ("sup_s", "admin"):
         assert serious_violations(sign_in(chromium, server, name, DESKTOP)) == []
+    case_in_review(engine, 1, 30.1905, "330108002001")  # a case of S waiting for review
     supervisor = sign_in(chromium, server, "sup_s", PHONE)
-    for path in ("/review", "/site/optouts", f"/tasks/{world.tasks['A']}"):
+    for path in ("/site/optouts", f"/tasks/{world.tasks['A']}", "/review"):
         supervisor.goto(f"{server}{path}")  # type: ignore[attr-defined]
         assert serious_violations(supervisor) == [], path
+    screenshot(supervisor, tmp_path / "review-360.png", PHONE)
     staff = sign_in(chromium, server, "admin", DESKTOP)
     for path in ("/review", "/verify"):
         staff.goto(f"{server}{path}")  # type: ignore[attr-defined]

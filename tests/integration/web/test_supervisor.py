@@ -4,22 +4,13 @@ site's); she records and removes SMS opt-outs for her site's residents, audited,
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from proactive.models import AuditEntry, Case, Household, OptOut, Person
-from tests.conftest import PINNED_NOW
+from proactive.models import AuditEntry, Case, OptOut
 from tests.factories import make_id
-from tests.integration.web.world import Browser, World, build, make_app, tracked
-
-CHECKS = [
-    {"check": "alive", "passed": True, "detail": "在世"},
-    {"check": "residency", "passed": False, "detail": "户籍状态 pending"},
-]
+from tests.integration.web.world import Browser, World, build, case_in_review, make_app
 
 
 @pytest.fixture
@@ -27,53 +18,11 @@ def world(engine: Engine) -> World:
     return build(engine)
 
 
-def in_review(engine: Engine, n: int, lat: float, division_code: str) -> int:
-    """A case waiting for review, of a resident living at `lat` (S at 30.19, T at 30.21)."""
-    id_number = make_id("19661125", order=300 + n)
-    with Session(engine) as s, s.begin():
-        s.add(
-            Household(
-                household_id=f"R{n}",
-                address=f"西兴街道{n}号",
-                division_code=division_code,
-                lat=lat,
-                lon=120.2,
-                **tracked(),
-            )
-        )
-        s.add(
-            Person(
-                id_number=id_number,
-                name=f"李{n}华",
-                sex="F",
-                birth_date=dt.date(1966, 11, 25),
-                household_id=f"R{n}",
-                hukou_status="pending",
-                mobile="",
-                source_updated_at=dt.datetime(2026, 1, 1),
-                **tracked(),
-            )
-        )
-        case = Case(
-            id_number=id_number,
-            program="senior_certificate",
-            status="needs_review",
-            eligible_on=dt.date(2026, 11, 25),
-            reason="核验未通过：户籍状态待核实",
-            checks=json.dumps(CHECKS, ensure_ascii=False),
-            created_at=PINNED_NOW,
-            updated_at=PINNED_NOW,
-        )
-        s.add(case)
-        s.flush()
-        return case.id
-
-
 @pytest.fixture
 def cases(engine: Engine, world: World) -> dict[str, int]:
     return {
-        "S": in_review(engine, 1, 30.1905, "330108002001"),
-        "T": in_review(engine, 2, 30.2105, "330108002002"),
+        "S": case_in_review(engine, 1, 30.1905, "330108002001"),
+        "T": case_in_review(engine, 2, 30.2105, "330108002002"),
     }
 
 

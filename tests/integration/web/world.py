@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from proactive import bootstrap
 from proactive.accounts import users
 from proactive.accounts.roles import Role
 from proactive.certificates.issuing import Issuer
-from proactive.models import Household, Person, Site, SocialWorker
+from proactive.models import Case, Household, Person, Site, SocialWorker
 from proactive.nightly.run import RunOptions, run_nightly
 from proactive.registry.ingest import ingest
 from proactive.settings import Settings
@@ -265,3 +266,51 @@ def run_district(engine: Engine, directory: Path, issuer: Issuer, people: int = 
 def district_env(key_dir: Path, tmp_path: Path) -> dict[str, str]:
     """The app's settings for run_district's certificates: its keys, its PDFs."""
     return {"PROACTIVE_KEY_DIR": str(key_dir), "PROACTIVE_CERTIFICATE_DIR": str(tmp_path / "pdf")}
+
+
+CHECKS = [
+    {"check": "alive", "passed": True, "detail": "在世"},
+    {"check": "residency", "passed": False, "detail": "户籍状态 pending"},
+]
+
+
+def case_in_review(engine: Engine, n: int, lat: float, division_code: str) -> int:
+    """A case waiting for review, of a resident living at `lat` (S at 30.19, T at 30.21)."""
+    id_number = make_id("19661125", order=300 + n)
+    with Session(engine) as s, s.begin():
+        s.add(
+            Household(
+                household_id=f"R{n}",
+                address=f"西兴街道{n}号",
+                division_code=division_code,
+                lat=lat,
+                lon=120.2,
+                **tracked(),
+            )
+        )
+        s.add(
+            Person(
+                id_number=id_number,
+                name=f"李{n}华",
+                sex="F",
+                birth_date=dt.date(1966, 11, 25),
+                household_id=f"R{n}",
+                hukou_status="pending",
+                mobile="",
+                source_updated_at=dt.datetime(2026, 1, 1),
+                **tracked(),
+            )
+        )
+        case = Case(
+            id_number=id_number,
+            program="senior_certificate",
+            status="needs_review",
+            eligible_on=dt.date(2026, 11, 25),
+            reason="核验未通过：户籍状态待核实",
+            checks=json.dumps(CHECKS, ensure_ascii=False),
+            created_at=PINNED_NOW,
+            updated_at=PINNED_NOW,
+        )
+        s.add(case)
+        s.flush()
+        return case.id
