@@ -97,14 +97,15 @@ def sign_in(browser: object, base: str, name: str, viewport: dict[str, int]) -> 
 
 
 def screenshot(page: object, path: Path, size: dict[str, int]) -> None:
-    """Take it, check it is not blank, keep a copy where PROACTIVE_TEST_SCREENSHOTS says."""
+    """Take it, check it is not blank, keep a small copy where PROACTIVE_TEST_SCREENSHOTS says."""
     page.set_viewport_size(size)  # type: ignore[attr-defined]
     page.screenshot(path=path)  # type: ignore[attr-defined]
     not_blank(path, size)
     keep = os.environ.get(SCREENSHOTS)
-    if keep:
+    if keep:  # small: 64 colours are plenty for text on a light page
         Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, Path(keep) / path.name)
+        with Image.open(path) as image:
+            image.convert("RGB").quantize(64).save(Path(keep) / path.name, optimize=True)
 
 
 def not_blank(path: Path, size: dict[str, int]) -> None:

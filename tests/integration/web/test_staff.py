@@ -131,6 +131,7 @@ def test_coverage_and_forecast(admin: Browser) -> None:
     assert re.search(r'class="covered">3 户', page) and re.search(r'class="uncovered">0 户', page)
     assert "<svg" in page and page.count('<rect class="bar"') == staff.FORECAST_WEEKS
     assert 'data-site="C1"' in page
+    assert "共 17 次上门（老年人优待证 17）" in page  # run_district's people turning 60 soon
 
 
 def test_search_by_number_or_masked_id(engine: Engine, admin: Browser) -> None:

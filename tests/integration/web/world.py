@@ -230,6 +230,15 @@ def run_district(engine: Engine, directory: Path, issuer: Issuer, people: int = 
         for n in range(people)
     ]
     rows = [senior(n + 1, "1966-11-25", household_id=f"HH{n}") for n in range(people)]
+    rows += [  # turning 60 in the weeks to come, for the forecast: 1 to 3 a week
+        senior(
+            100 + 10 * week + k,
+            f"{RUN_DAY.replace(year=1966) + dt.timedelta(weeks=week):%Y-%m-%d}",
+            household_id=f"HH{week % people}",
+        )
+        for week in range(1, 9)
+        for k in range(week % 3 + 1)
+    ]
     write_extract(directory, rows, households=homes)
     write_csv(
         directory / "sites.csv",
