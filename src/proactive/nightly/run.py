@@ -66,6 +66,8 @@ def summary_text(result: RunReport) -> str:
     lines = [f"nightly {kind} for {result.as_of}: birthdays from {result.covered_from}"]
     for stage, figures in result.stages.items():
         lines.append(f"  {stage:<8} {counts_text(figures)}")
+    files = result.ingest.files if result.ingest else []
+    lines += [f"  refused: {f.refused}" for f in files if f.refused]
     return "\n".join(lines)
 
 
@@ -121,6 +123,9 @@ def _run(
                 "seconds": round(time.perf_counter() - started, 3),
                 "rejected": report.ingest.rejected,
             }
+            refused = sum(1 for f in report.ingest.files if f.refused)
+            if refused:  # files older than the ones last loaded: each named below the stages
+                report.stages["ingest"]["refused_files"] = refused
         since_ingest, latest = changes_since(session.connection(), watermark)
         window = Window(covered_from, options.as_of, since_ingest)
         context = Stage(programs, window, district, run_id, clock())

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError
 
 from proactive.models import Case, CaseEvent, Run
 from proactive.nightly import lock
-from proactive.nightly.run import RunOptions, RunReport, run_nightly
+from proactive.nightly.run import RunOptions, RunReport, run_nightly, summary_text
 from proactive.programs import review
 from proactive.programs.catalog import Program, load_catalog, load_program
 from proactive.registry.ingest import ingest, ingest_on
@@ -441,3 +441,20 @@ def test_an_ingest_committing_after_a_later_one_is_not_missed(
     assert {senior(1, "1950-03-03")["id_number"], senior(2, "1950-04-04")["id_number"]} <= set(
         found
     ), found
+
+
+def test_a_night_names_the_extract_files_it_refused_as_older(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An unattended night (PROACTIVE_EXTRACT_DIR) loads what it can and says in its summary,
+    the cron log, which file was older than the one last loaded."""
+    directory = tmp_path / "extract"
+    write_extract(directory, [senior(1, "1950-01-01")], households=[household("HH1")])
+    run(engine, D(2026, 11, 24), extract=directory)
+    write_csv(directory / "households.csv", [household("HH1", address="旧址")])
+    week_ago = dt.datetime(2026, 11, 17, 2, tzinfo=dt.UTC).timestamp()
+    os.utime(directory / "households.csv", (week_ago, week_ago))
+    report = run(engine, D(2026, 11, 25), extract=directory)
+    assert report.stages["ingest"]["refused_files"] == 1
+    (line,) = [x for x in summary_text(report).splitlines() if "refused:" in x]
+    assert line.startswith("  refused: households.csv was extracted 2026-11-17 10:00:00, before")
