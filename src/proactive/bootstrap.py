@@ -62,8 +62,17 @@ def upgraded_engine(settings: Settings) -> Engine:
     """The database engine after migrating it to head (`proactive db upgrade`, the demo)."""
     from proactive import db
 
-    def migrate(built: Engine) -> None:
-        db.upgrade(built)
+    def migrate(built: Engine) -> str | None:
+        from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+
+        try:
+            db.upgrade(built)
+        except ProgrammingError as error:  # e.g. a role without DDL rights
+            cause = str(error.orig).strip().splitlines()
+            return f"could not be migrated ({cause[0] if cause else type(error.orig).__name__})"
+        except (OperationalError, InterfaceError):
+            raise  # unreachable: said as such by _connected
+        return None
 
     return _connected(settings, migrate)
 

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
 from proactive import db
@@ -198,3 +199,14 @@ def test_a_database_behind_the_code_is_refused_until_db_upgrade(env: dict[str, s
     upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
     assert (upgraded.exit_code, upgraded.output) == (0, f"database at head ({head})\n")
     assert runner.invoke(app, ["cases"], env=env).exit_code == 0
+
+
+def test_db_upgrade_without_ddl_rights_is_one_line(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_args: object) -> None:
+        raise ProgrammingError("CREATE TABLE", {}, Exception("permission denied for schema public"))
+
+    monkeypatch.setattr(db, "upgrade", refused)
+    line = one_line_error(["db", "upgrade"], env)
+    assert line.endswith("could not be migrated (permission denied for schema public)")
