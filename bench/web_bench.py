@@ -3,8 +3,9 @@
 Preparation (timed apart, not part of the figures): a district of 230,000 synthetic residents
 (bench/district.py: the demo's synthetic extract ingested, cases detected) with 20,000
 senior-certificate deliveries dispatched into visits and routes, in a SQLite file in a temporary
-directory (or the empty PostgreSQL database named by --postgres); one account per
-session: workers with visits on the day, supervisors of sites with visits on the day.
+directory (or, with --postgres URL or PROACTIVE_BENCH_POSTGRES_URL, in a schema of its own
+created in that PostgreSQL database and dropped afterwards); one account per session:
+workers with visits on the day, supervisors of sites with visits on the day.
 
 Then the app (web/app.py, as `proactive serve` builds it: one process, its clock pinned to
 that day) is served by uvicorn in a process of its own, and 50 sessions (httpx async clients,
@@ -36,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import district
@@ -53,15 +56,21 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
     parser.add_argument("--residents", type=int, default=230_000)
     parser.add_argument("--tasks", type=int, default=20_000)
-    parser.add_argument("--postgres", help="a PostgreSQL URL instead of a SQLite file")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("PROACTIVE_BENCH_POSTGRES_URL"),
+        help="a PostgreSQL URL instead of a SQLite file",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # URL:PORT, in the server process
     args = parser.parse_args()
     if args.serve:
         url, port, day = args.serve.rsplit("|", 2)
         serve(url, int(port), dt.date.fromisoformat(day))
         return
-    with tempfile.TemporaryDirectory(prefix="web-bench-") as tmp:
-        url = args.postgres or f"sqlite:///{tmp}/district.db"
+    with (
+        tempfile.TemporaryDirectory(prefix="web-bench-") as tmp,
+        database(args.postgres, tmp) as url,
+    ):
         started = time.perf_counter()
         accounts, day = prepare(url, args.residents, args.tasks, args.sessions)
         print(f"prepared in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -74,12 +83,33 @@ def main() -> None:
 
 
 # -- preparation --------------------------------------------------------------------------------
+@contextmanager
+def database(postgres: str | None, tmp: str) -> Iterator[str]:
+    """A SQLite file in `tmp`, or a fresh schema in the PostgreSQL database (dropped after)."""
+    if not postgres:
+        yield f"sqlite:///{tmp}/district.db"
+        return
+    from sqlalchemy import text
+
+    from proactive import db
+
+    schema, admin = f"web_bench_{os.getpid()}", db.make_engine(postgres)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def prepare(
     url: str, residents: int, tasks: int, sessions: int
 ) -> tuple[list[tuple[str, str]], dt.date]:
     """The district, its visits, and the accounts: (name, role) per session; the day served
     (the first day dispatch planned)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from proactive import db
     from proactive.models import Task
@@ -88,7 +118,9 @@ def prepare(
     district.backlog(engine, residents, tasks)
     figures = district.dispatch(engine)
     print(f"dispatched: {figures}", file=sys.stderr)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # statistics, as autovacuum keeps them live
+            conn.execute(text("ANALYZE"))
         day = conn.execute(select(func.min(Task.day))).scalar_one()
     return accounts(engine, sessions, day), day
 
