@@ -222,9 +222,12 @@ def _finish(
             },
         )
         return
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        if activate(session, draft.certificate.id, produced, issue.actor, issue.now):
-            counts[f"issued:{draft.program.id}"] += 1
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if activate(session, draft.certificate.id, produced, issue.actor, issue.now):
+                counts[f"issued:{draft.program.id}"] += 1
+    finally:  # a failed activation leaves no temporary file behind (a no-op once published)
+        produced.file.discard()
 
 
 def activate(
