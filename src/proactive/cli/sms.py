@@ -13,7 +13,6 @@ from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.output import Format, render
 from proactive.settings import Settings
-from proactive.time import local_text
 
 sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
 optout_app = typer.Typer(help="Numbers that get no SMS: for the hotline and site staff.")
@@ -123,6 +122,7 @@ def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
     from sqlalchemy.orm import Session
 
     from proactive.sms import optouts
+    from proactive.time import local_text  # not at the top: --help loads no time zone
 
     engine = bootstrap.engine(Settings.from_env())
     with Session(engine) as session:
