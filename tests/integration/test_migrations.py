@@ -130,3 +130,31 @@ def test_age_queries_use_the_birth_date_index(engine: Engine) -> None:
             conn.execute(text("SET enable_seqscan = off"))
             plan = " ".join(row[0] for row in conn.execute(text("EXPLAIN " + query)))
             assert "ix_persons_birth_date" in plan
+
+
+def test_a_sqlite_database_in_use_upgrades_though_rows_refer_to_a_recreated_table(
+    tmp_path: Path,
+) -> None:
+    """Batch mode recreates a table (0010: ingest_runs) that loaded_files rows refer to; with
+    foreign keys on, dropping the old copy failed and `db upgrade` ended in a traceback."""
+    engine = db.make_engine(f"sqlite:///{tmp_path}/in_use.db")
+    db.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ingest_runs (id, source, started_at, summary) "
+                "VALUES (1, 'x', '2026-11-25 00:00:00', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO loaded_files (id, run_id, table_name, file, sha256, rows) "
+                "VALUES (1, 1, 'persons', 'persons.csv', 'a', 1)"
+            )
+        )
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        assert db.schema_problem(engine) is None
+        assert conn.execute(text("SELECT run_id FROM loaded_files")).scalar_one() == 1
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    engine.dispose()
