@@ -16,6 +16,7 @@ from proactive.cli.common import (
     day_or_today,
     err,
     fail,
+    group,
 )
 from proactive.errors import ProactiveError
 from proactive.masking import mask_name
@@ -23,9 +24,10 @@ from proactive.output import Format, render
 from proactive.progress import SILENT, counts_text
 from proactive.settings import Settings
 
-keys_app = typer.Typer(help="The district's certificate signing keys.")
-certificates_app = typer.Typer(
-    help="Certificates and their signed QR codes.", invoke_without_command=True
+keys_app = group("The district's certificate signing keys.")
+certificates_app = group(
+    "Certificates and their signed QR codes.",
+    invoke_without_command=True,
 )
 
 

@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 
 from proactive import bootstrap
-from proactive.cli.common import DateOption, UnmaskedOption, day_or_today, fail
+from proactive.cli.common import DateOption, UnmaskedOption, day_or_today, fail, group
 from proactive.errors import ProactiveError
 from proactive.field.task_states import FailReason
 from proactive.output import Format, render
 from proactive.settings import Settings
 
-tasks_app = typer.Typer(
-    help="Social workers' visits: the day's lists, and how each visit went.",
+tasks_app = group(
+    "Social workers' visits: the day's lists, and how each visit went.",
     invoke_without_command=True,
 )
 

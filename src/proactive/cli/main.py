@@ -26,6 +26,7 @@ from proactive.cli.common import (
     day_or_today,
     err,
     fail,
+    group,
 )
 from proactive.errors import ProactiveError
 from proactive.output import Format, render
@@ -36,16 +37,16 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-app = typer.Typer(
+app = group(
+    "proactive: community services that come to the resident.",
     cls=OneLineErrors,
-    help="proactive: community services that come to the resident.",
     no_args_is_help=True,
 )
-db_app = typer.Typer(help="Database schema.")
+db_app = group("Database schema.")
 app.add_typer(db_app, name="db")
-programs_app = typer.Typer(help="The program catalog in jobs/.", invoke_without_command=True)
+programs_app = group("The program catalog in jobs/.", invoke_without_command=True)
 app.add_typer(programs_app, name="programs")
-review_app = typer.Typer(help="Cases waiting for a person's decision.")
+review_app = group("Cases waiting for a person's decision.")
 app.add_typer(review_app, name="review")
 
 

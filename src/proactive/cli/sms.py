@@ -8,14 +8,17 @@ from typing import Annotated
 import typer
 
 from proactive import bootstrap
-from proactive.cli.common import FormatOption, UnmaskedOption, fail
+from proactive.cli.common import FormatOption, UnmaskedOption, fail, group
 from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.output import Format, render
 from proactive.settings import Settings
 
-sms_app = typer.Typer(help="Messages to residents (the SMS outbox).", invoke_without_command=True)
-optout_app = typer.Typer(help="Numbers that get no SMS: for the hotline and site staff.")
+sms_app = group(
+    "Messages to residents (the SMS outbox).",
+    invoke_without_command=True,
+)
+optout_app = group("Numbers that get no SMS: for the hotline and site staff.")
 
 
 @sms_app.callback()

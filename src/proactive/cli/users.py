@@ -8,12 +8,12 @@ import typer
 
 from proactive import bootstrap
 from proactive.accounts.roles import Role
-from proactive.cli.common import FormatOption, fail
+from proactive.cli.common import FormatOption, fail, group
 from proactive.errors import ProactiveError
 from proactive.output import Format, render
 from proactive.settings import Settings
 
-users_app = typer.Typer(help="Accounts of the field app (social workers, supervisors, staff).")
+users_app = group("Accounts of the field app (social workers, supervisors, staff).")
 
 
 @users_app.command("add")
