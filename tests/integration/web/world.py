@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
@@ -159,30 +160,51 @@ def _visit(s: Session, n: int, worker_id: str, site_id: str, day: dt.date, now: 
 
 class Browser:
     """A signed-in (or not) browser against the app in-process: cookies kept, CSRF read from
-    the pages it shows."""
+    the pages it shows.
+
+    Cookies live in a plain dict, not an `http.cookiejar`: a cookie jar expires cookies by the
+    wall clock, and under libfaketime one stray reading of it dropped the session cookie in the
+    middle of a test (401). The app's own clock decides when a session ends; the browser only
+    forgets a cookie the app deletes (Max-Age=0)."""
 
     def __init__(self, app: Starlette, base: str = "http://testserver") -> None:
         self.app, self.base = app, base
-        self.cookies: httpx.Cookies = httpx.Cookies()
+        self.cookies: dict[str, str] = {}
         self.csrf = ""
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> httpx.Response:
+        sent = {**self._cookie_header(), **(headers or {})}
+
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=self.base, cookies=self.cookies
-            ) as client:
-                response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-                self.cookies = client.cookies
-                return response
+            async with httpx.AsyncClient(transport=transport, base_url=self.base) as client:
+                return await client.request(method, path, headers=sent, **kwargs)  # type: ignore[arg-type]
 
         response = asyncio.run(go())
+        for header in response.headers.get_list("set-cookie"):
+            self._keep(header)
         found = re.search(r'name="csrf" value="([^"]+)"', response.text) or re.search(
             r'name="csrf-token" content="([^"]+)"', response.text
         )
         if found and found.group(1):
             self.csrf = found.group(1)
         return response
+
+    def _cookie_header(self) -> dict[str, str]:
+        if not self.cookies:
+            return {}
+        return {"cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+
+    def _keep(self, header: str) -> None:
+        parsed = SimpleCookie()
+        parsed.load(header)
+        for name, morsel in parsed.items():
+            if morsel["max-age"] in ("0", "-1") or not morsel.value:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.value
 
     def get(self, path: str) -> httpx.Response:
         return self.request("GET", path)
