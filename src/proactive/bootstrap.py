@@ -172,9 +172,8 @@ def file_store(settings: Settings) -> FileStore:
     return open_store(settings.certificate_dir, settings.s3_endpoint_url)
 
 
-class SeveralIssuersNeedPostgres(ProactiveError):
-    """Several issuing processes need PostgreSQL (each claims its batches with SKIP LOCKED);
-    on SQLite issue with one"""
+class SeveralProcessesNeedPostgres(ProactiveError):
+    """Several processes need PostgreSQL (SQLite lets one writer at a time)"""
 
 
 def issue_now(
@@ -191,7 +190,7 @@ def issue_now(
     from sqlalchemy.engine import make_url
 
     if make_url(settings.database_url).get_backend_name() != "postgresql":
-        raise SeveralIssuersNeedPostgres(
+        raise SeveralProcessesNeedPostgres(
             f"--processes {processes} with {safe_url(settings.database_url)}"
         )
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:

@@ -12,7 +12,7 @@ from proactive.cli.common import FormatOption, UnmaskedOption, fail, group
 from proactive.errors import ProactiveError
 from proactive.masking import mask_phone
 from proactive.output import Format, render
-from proactive.settings import Settings
+from proactive.settings import Settings, safe_url
 
 sms_app = group(
     "Messages to residents (the SMS outbox).",
@@ -147,12 +147,21 @@ def optout_list(fmt: FormatOption = Format.table, unmasked: UnmaskedOption = Fal
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving the port (PostgreSQL: up to the cores)")
+    ] = 1,
 ) -> None:
-    """The web app: Twilio's delivery receipts and replies (and, later, the workers' pages)."""
+    """The web app: the field app's pages, Twilio's delivery receipts and replies."""
     from proactive.web import app as web
 
     settings = Settings.from_env()
-    web.serve(bootstrap.engine(settings), settings, bootstrap.utc_now, host, port)
+    engine = bootstrap.engine(settings)
+    if workers > 1 and engine.dialect.name == "sqlite":
+        error = bootstrap.SeveralProcessesNeedPostgres(
+            f"--workers {workers} with {safe_url(settings.database_url)}"
+        )
+        raise fail(error)
+    web.serve(engine, settings, bootstrap.utc_now, host, port, workers)
 
 
 def worker_command(

@@ -46,7 +46,7 @@ from twilio.request_validator import (  # type: ignore[import-untyped]  # twilio
     RequestValidator,
 )
 
-from proactive import db
+from proactive import bootstrap, db
 from proactive.field.outcomes import add_note
 from proactive.field.task_states import PLANNED
 from proactive.masking import mask_phone
@@ -254,8 +254,37 @@ def create_app(engine: Engine, settings: Settings, clock: Clock) -> Starlette:
 
 
 def serve(
-    engine: Engine, settings: Settings, clock: Clock, host: str = "127.0.0.1", port: int = 8000
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
 ) -> None:
-    """Run the app until interrupted (`proactive serve`)."""
-    app = create_app(engine, settings, clock)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), proxy_headers=True)
+    """Run the app until interrupted (`proactive serve`). With several workers, uvicorn starts
+    that many processes on the one port, each building its own app (and engine: connections
+    are never shared across a fork) with `from_environment`; `engine` and `clock` are then
+    those of the command, used only to check the database before the processes start."""
+    level = settings.log_level.lower()
+    if workers == 1:
+        app = create_app(engine, settings, clock)
+        uvicorn.run(app, host=host, port=port, log_level=level, proxy_headers=True)
+        return
+    engine.dispose()
+    factory = f"{__name__}:{from_environment.__name__}"
+    uvicorn.run(
+        factory,
+        host=host,
+        port=port,
+        log_level=level,
+        proxy_headers=True,
+        factory=True,
+        workers=workers,
+    )
+
+
+def from_environment() -> Starlette:
+    """The app as each of `proactive serve --workers N`'s processes builds it: the settings
+    from the environment, the database checked as every command checks it, the real clock."""
+    settings = Settings.from_env()
+    return create_app(bootstrap.engine(settings), settings, bootstrap.utc_now)
