@@ -18,7 +18,7 @@ or the supervisor's dashboard (GET /site), twice over:
 Printed: median and p95 latency per page, requests per second, the server's peak RSS.
 Target: p95 < 200 ms.
 
-Usage: nice -n 5 python bench/web_bench.py [--sessions 50] [--requests 20] [--think 1.0]
+Usage: nice -n 5 python bench/web_bench.py [--sessions 50] [--requests 20] [--think 1.0] [--workers 1]
            [--residents 230000] [--tasks 20000] [--postgres URL]
 """
 
@@ -61,11 +61,14 @@ def main() -> None:
         default=os.environ.get("PROACTIVE_BENCH_POSTGRES_URL"),
         help="a PostgreSQL URL instead of a SQLite file",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (as `proactive serve --workers`)"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # URL:PORT, in the server process
     args = parser.parse_args()
     if args.serve:
         url, port, day = args.serve.rsplit("|", 2)
-        serve(url, int(port), dt.date.fromisoformat(day))
+        serve(url, int(port), dt.date.fromisoformat(day), args.workers)
         return
     with (
         tempfile.TemporaryDirectory(prefix="web-bench-") as tmp,
@@ -75,7 +78,7 @@ def main() -> None:
         accounts, day = prepare(url, args.residents, args.tasks, args.sessions)
         print(f"prepared in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         runs = {
-            mode: measure(url, accounts, args.requests, day, think)
+            mode: measure(url, accounts, args.requests, day, think, args.workers)
             for mode, think in (("think", args.think), ("flood", 0.0))
         }
     for mode, results in runs.items():
@@ -170,16 +173,39 @@ def accounts(engine: object, sessions: int, day: dt.date) -> list[tuple[str, str
 
 
 # -- the server, in its own process --------------------------------------------------------------
-def serve(url: str, port: int, day: dt.date) -> None:
+def serve(url: str, port: int, day: dt.date, workers: int) -> None:
+    """The app on `port`: one process, or `workers` processes each building the app with
+    `pinned_app` (as `proactive serve --workers` builds its own with web.app.from_environment)."""
     import uvicorn
 
+    if workers == 1:
+        uvicorn.run(pinned_app(url, day), host="127.0.0.1", port=port, log_level="error")
+        return
+    os.environ.update({"WEB_BENCH_URL": url, "WEB_BENCH_DAY": day.isoformat()})
+    uvicorn.run(
+        f"{Path(__file__).stem}:{from_environment.__name__}",
+        factory=True,
+        workers=workers,
+        app_dir=str(Path(__file__).parent),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+    )
+
+
+def pinned_app(url: str, day: dt.date) -> object:
     from proactive import db
     from proactive.settings import Settings
     from proactive.web.app import create_app
 
     settings = Settings.from_env({"PROACTIVE_LOG_LEVEL": "ERROR"})
-    app = create_app(db.make_engine(url), settings, lambda: noon(day))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
+    return create_app(db.make_engine(url), settings, lambda: noon(day))
+
+
+def from_environment() -> object:
+    return pinned_app(
+        os.environ["WEB_BENCH_URL"], dt.date.fromisoformat(os.environ["WEB_BENCH_DAY"])
+    )
 
 
 def free_port() -> int:
@@ -189,17 +215,34 @@ def free_port() -> int:
 
 
 def peak_rss_mb(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    found = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return round(int(found.group(1)) / 1024) if found else 0
+    """The peak RSS of the server: its process and, with several workers, theirs added."""
+    total = 0
+    from proactive.processes import children
+
+    for process in [pid, *children(pid)]:
+        found = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{process}/status").read_text())
+        total += int(found.group(1)) if found else 0
+    return round(total / 1024)
 
 
 # -- the sessions ------------------------------------------------------------------------------
 def measure(
-    url: str, accounts: list[tuple[str, str]], requests: int, day: dt.date, think: float
+    url: str,
+    accounts: list[tuple[str, str]],
+    requests: int,
+    day: dt.date,
+    think: float,
+    workers: int,
 ) -> dict[str, object]:
     port = free_port()
-    command = [sys.executable, __file__, "--serve", f"{url}|{port}|{day}"]
+    command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        f"{url}|{port}|{day}",
+        "--workers",
+        str(workers),
+    ]
     env = {**os.environ, "PROACTIVE_LOG_LEVEL": "ERROR"}
     server = subprocess.Popen(command, env=env)
     try:
@@ -303,7 +346,8 @@ def report(results: dict[str, object], backend: str, mode: str, args: argparse.N
     lines = [
         f"{backend}, {mode}: {args.residents:,} residents, {args.tasks:,} visits; "
         f"{results['sessions']} sessions × {args.requests} requests"
-        + (f", think {args.think} s" if mode == "think" else ", no think time"),
+        + (f", think {args.think} s" if mode == "think" else ", no think time")
+        + (f"; {args.workers} server processes" if args.workers > 1 else ""),
         "| page | requests | median | p95 | max |",
         "|---|---:|---:|---:|---:|",
     ]
@@ -325,7 +369,7 @@ def report(results: dict[str, object], backend: str, mode: str, args: argparse.N
         }
         for path, v in timings.items()
     }
-    (district.OUT / f"web-results-{backend}-{mode}.json").write_text(
+    (district.OUT / f"web-results-{backend}-{mode}-{args.workers}.json").write_text(
         json.dumps(
             {**summary, "rps": total / seconds, "peak_rss_mb": results["peak_rss_mb"]}, indent=2
         ),

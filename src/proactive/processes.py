@@ -24,5 +24,24 @@ def gone(on_host: str, pid: int) -> bool:
         return True
     except PermissionError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    fields = _stat(Path(f"/proc/{pid}"))
+    return fields is not None and fields[0] == "Z"
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that still run (Linux: read from /proc), e.g. the serving
+    processes of `proactive serve --workers N`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        fields = _stat(entry) if entry.name.isdigit() else None
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _stat(process: Path) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name: state, parent pid, ..."""
+    try:
+        return (process / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None

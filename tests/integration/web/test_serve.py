@@ -16,22 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from proactive.cli.main import app
+from proactive.processes import children
 from tests.factories import cli_env
 from tests.integration.web.chromium import free_port
 
 runner = CliRunner()
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if entry.name.isdigit() and int(fields[1]) == pid:
-            found.add(int(entry.name))
-    return found
 
 
 def answering(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> bool:
@@ -61,7 +50,7 @@ def test_two_worker_processes_serve_one_port(
         process = subprocess.Popen([*command, "--workers", "2"], env=env, stderr=out)
     try:
         assert answering(f"http://127.0.0.1:{port}/healthz", process), log.read_text()
-        workers = children_of(process.pid)
+        workers = children(process.pid)
         assert len(workers) >= 2, workers  # uvicorn's worker processes (and spawn's tracker)
         pages = [httpx.get(f"http://127.0.0.1:{port}/login", timeout=5) for _ in range(10)]
         assert {page.status_code for page in pages} == {200}
@@ -69,7 +58,7 @@ def test_two_worker_processes_serve_one_port(
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
-    assert not children_of(process.pid)
+    assert not children(process.pid)
 
 
 def test_more_than_one_worker_on_sqlite_is_one_line(tmp_path: Path) -> None:
