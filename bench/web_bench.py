@@ -18,8 +18,8 @@ or the supervisor's dashboard (GET /site), twice over:
 Printed: median and p95 latency per page, requests per second, the server's peak RSS.
 Target: p95 < 200 ms.
 
-Usage: nice -n 5 python bench/web_bench.py [--sessions 50] [--requests 20] [--think 1.0] [--workers 1]
-           [--residents 230000] [--tasks 20000] [--postgres URL]
+Usage: nice -n 5 python bench/web_bench.py [--sessions 50] [--requests 20] [--think 1.0]
+           [--workers 1] [--residents 230000] [--tasks 20000] [--postgres URL]
 """
 
 from __future__ import annotations
