@@ -7,6 +7,8 @@ the libraries it uses (`proactive --help` imports none of them).
 from __future__ import annotations
 
 import datetime as dt
+import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,6 +49,37 @@ class DatabaseUnreachable(ProactiveError):
 
 class SchemaNotReady(ProactiveError):
     """The database does not match this version of proactive"""
+
+
+class SchemaIncomplete(ProactiveError):
+    """The database's schema is incomplete"""
+
+
+MISSING = (  # what SQLite and PostgreSQL say of a table or column that is not there
+    re.compile(r"no such (?P<kind>table|column): (?P<name>[\w.]+)"),
+    re.compile(r'(?P<kind>relation|column) "?(?P<name>[\w.]+)"? does not exist'),
+)
+
+
+def schema_damage(error: BaseException) -> SchemaIncomplete | None:
+    """What a query that failed on a missing table or column says to the user: the database is
+    marked as migrated (commands check that first), so its schema was changed by other means,
+    e.g. by hand or by a migration run without a transaction and killed half-way."""
+    if "sqlalchemy.exc" not in sys.modules:  # then no query ran
+        return None
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    said = str(error.orig)
+    found = next((m for m in (p.search(said) for p in MISSING) if m), None)
+    if found is None:
+        return None
+    kind = "table" if found["kind"] == "relation" else found["kind"]
+    return SchemaIncomplete(
+        f"{kind} {found['name']} is missing, yet the database is marked as migrated: it was "
+        "changed outside `proactive db upgrade`; restore it from a backup"
+    )
 
 
 def engine(settings: Settings) -> Engine:

@@ -56,8 +56,9 @@ def day_or_today(value: str | None, option: str = "--date") -> dt.date:
 
 class OneLineErrors(TyperGroup):
     """The application's command group: settings are checked before any command runs, and a
-    ProactiveError from any command becomes `error: ...` and exit status 2, never a
-    traceback; the database engines the command built are closed when it ends."""
+    ProactiveError from any command (or a query meeting a missing table) becomes
+    `error: ...` and exit status 2, never a traceback; the database engines the command built
+    are closed when it ends."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
         try:
@@ -65,6 +66,11 @@ class OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except ProactiveError as error:
             raise fail(error) from None
+        except Exception as error:
+            damage = bootstrap.schema_damage(error)
+            if damage is None:
+                raise
+            raise fail(damage) from None
         finally:
             bootstrap.close_engines()
 

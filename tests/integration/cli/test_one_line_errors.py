@@ -4,9 +4,11 @@ never a traceback, whichever command meets them."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
@@ -210,3 +212,32 @@ def test_db_upgrade_without_ddl_rights_is_one_line(
     monkeypatch.setattr(db, "upgrade", refused)
     line = one_line_error(["db", "upgrade"], env)
     assert line.endswith("could not be migrated (permission denied for schema public)")
+
+
+@pytest.mark.parametrize(
+    ("statement", "args", "missing"),
+    [
+        ("DROP TABLE cases", ["cases"], "table cases"),
+        ("ALTER TABLE runs DROP COLUMN stats", ["runs"], "column runs.stats"),
+    ],
+    ids=["table", "column"],
+)
+def test_a_schema_changed_behind_the_migrations_back_is_one_line(
+    statement: str,
+    args: list[str],
+    missing: str,
+    database_url: Callable[[str], str],
+    env: dict[str, str],
+) -> None:
+    """Marked as migrated to head, but a table or column dropped by hand (or a migration run
+    without a transaction, killed half-way): one line naming what is missing, not a traceback
+    and not "cannot reach the database"."""
+    url = database_url("damaged")
+    engine = db.make_engine(url)
+    cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""  # drop what depends on it
+    with engine.begin() as conn:
+        conn.execute(text(statement + cascade))
+    engine.dispose()
+    line = one_line_error(args, {**env, "PROACTIVE_DATABASE_URL": url})
+    assert line.startswith("error: The database's schema is incomplete: ")
+    assert missing in line and "outside `proactive db upgrade`" in line
