@@ -36,3 +36,9 @@ def straight_metres(a: Point, b: Point) -> float:
     dlambda = math.radians(b.lon - a.lon)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+def radius_degrees(metres: float, lat: float) -> tuple[float, float]:
+    """Half-width in longitude and half-height in latitude of a circle of `metres` at `lat`."""
+    per_degree = math.pi * EARTH_RADIUS_M / 180
+    return metres / (per_degree * math.cos(math.radians(lat))), metres / per_degree

@@ -27,7 +27,7 @@ from matplotlib.patches import Ellipse
 from sqlalchemy import Connection, Engine, exists, select
 
 from proactive.field.plots import chinese_figure, save_png
-from proactive.geo import EARTH_RADIUS_M, Point, Walking
+from proactive.geo import EARTH_RADIUS_M, Point, Walking, radius_degrees
 from proactive.models import Household, Person, ResidencePermit, Site
 from proactive.output import write_csv
 from proactive.registry.binjiang import COMMUNITIES
@@ -124,12 +124,6 @@ def metres_per_minute(walking: Walking) -> float:
 def circle_radius_metres(walking: Walking) -> float:
     """The straight-line radius of the circle: 15 min x 75 m/min / 1.3 = 865 m by default."""
     return walking.circle_minutes * metres_per_minute(walking) / walking.detour
-
-
-def radius_degrees(metres: float, lat: float) -> tuple[float, float]:
-    """Half-width in longitude and half-height in latitude of a circle of `metres` at `lat`."""
-    per_degree = math.pi * EARTH_RADIUS_M / 180
-    return metres / (per_degree * math.cos(math.radians(lat))), metres / per_degree
 
 
 def community_sites(sites: Sequence[SitePoint]) -> list[SitePoint]:
@@ -247,6 +241,10 @@ def measure(engine: Engine, walking: Walking, day: dt.date) -> tuple[Reach, list
 
 def survey(engine: Engine, walking: Walking, day: dt.date) -> Survey:
     result, _ = measure(engine, walking, day)
+    return summary(result)
+
+
+def summary(result: Reach) -> Survey:
     return Survey(*_counts(result), gaps(result, community_names()))
 
 

@@ -28,13 +28,14 @@ from proactive.certificates.reasons import REASONS_ZH, ReissueReason
 from proactive.errors import ProactiveError
 from proactive.field import coverage, desk, forecast
 from proactive.field.forecast import SiteWeek
+from proactive.geo import Walking
 from proactive.masking import mask_numbers, mask_phone
 from proactive.models import CaseEvent
 from proactive.nightly import history
 from proactive.programs import case_queries, casebook, preview
 from proactive.sms import message_states, optouts, outbox
 from proactive.time import local_date
-from proactive.web import charts
+from proactive.web import charts, coverage_map
 from proactive.web.kit import Kit
 
 RUNS_SHOWN = 30
@@ -108,6 +109,16 @@ def week_chart(rows: Sequence[SiteWeek]) -> charts.Chart:
     return charts.bar_chart(labels, [needed[d] for d in starts], [capacity[d] for d in starts])
 
 
+def circle_map(
+    result: coverage.Reach, sites: Sequence[coverage.SitePoint], walking: Walking
+) -> coverage_map.CoverageMap | None:
+    """The sites, their circles and the homes binned on a grid, for the page's SVG."""
+    lat, lon = coverage.coordinates([h.point for h in result.homes if h.point is not None])
+    places = [coverage_map.Place(s.name, s.kind, s.point.lat, s.point.lon) for s in sites]
+    radius = coverage.circle_radius_metres(walking)
+    return coverage_map.layout(places, lat, lon, result.covered, radius)
+
+
 def stages(stats: str) -> list[tuple[str, float | None, str]]:
     """A run's stats JSON as (stage, seconds, the other counts)."""
     found: dict[str, dict[str, Any]] = json.loads(stats or "{}")
@@ -160,14 +171,15 @@ def routes(kit: Kit) -> list[BaseRoute]:
     async def coverage_page(request: Request, current: Current) -> Response:
         day = day_of(request, local_date(kit.clock()))
 
-        def read() -> tuple[coverage.Survey, forecast.Outlook]:
+        def read() -> tuple[coverage.Survey, coverage_map.CoverageMap | None, forecast.Outlook]:
             days = FORECAST_WEEKS * 7
             outlook = forecast.look_ahead(
                 kit.engine, day, days, kit.dispatcher, kit.programs, kit.settings.district_code
             )
-            return coverage.survey(kit.engine, walking, day), outlook
+            result, sites = coverage.measure(kit.engine, walking, day)
+            return coverage.summary(result), circle_map(result, sites, walking), outlook
 
-        survey, outlook = await run_in_threadpool(read)
+        survey, drawn, outlook = await run_in_threadpool(read)
         return kit.page(
             "staff_coverage.html.j2",
             me=current.actor,
@@ -180,6 +192,9 @@ def routes(kit: Kit) -> list[BaseRoute]:
             chart=week_chart(outlook.rows),
             visited=outlook.programs,
             circle=walking.circle_minutes,
+            circle_map=drawn,
+            radius=coverage.circle_radius_metres(walking),
+            KIND_LABELS=coverage.KIND_LABELS,
         )
 
     async def certificates(request: Request, current: Current) -> Response:

@@ -134,6 +134,20 @@ def test_coverage_and_forecast(admin: Browser) -> None:
     assert "共 17 次上门（老年人优待证 17）" in page  # run_district's people turning 60 soon
 
 
+def test_coverage_map_draws_the_sites_their_circle_and_the_homes_by_cell(admin: Browser) -> None:
+    page = admin.get("/district/coverage?date=2026-11-26").text
+    (svg,) = re.findall(
+        r'<svg viewBox="[^"]+" role="img" aria-label="15分钟服务圈地图.*?</svg>', page, re.S
+    )
+    assert "2 个站点，其中 1 个社区服务站" in svg and "圈外 0 户" in svg
+    assert svg.count('class="site street"') == 1 and svg.count('class="site community"') == 1
+    assert svg.count("<ellipse") == 1  # only the community site draws a circle
+    cells = re.findall(r'<rect class="cell inside"[^>]*><title>(\d+) 户，圈外 0 户</title>', svg)
+    assert cells and sum(map(int, cells)) == 3  # run_district's three homes, all inside
+    assert "<title>C1服务站（社区服务站）</title>" in svg
+    assert "多数在圈外" in page and "街道便民服务中心（1）" in page
+
+
 def test_search_by_number_or_masked_id(engine: Engine, admin: Browser) -> None:
     first = certificates(engine)[0]
     by_number = admin.get(f"/district/certificates?q={first.certificate_no[-6:]}").text

@@ -72,4 +72,5 @@ def test_no_serious_accessibility_violation_on_the_staff_pages(
         assert serious_violations(page) == [], path
     screenshot(page, tmp_path / "sms-360.png", PHONE)
     page.goto(f"{server}/district/coverage")  # type: ignore[attr-defined]
+    assert page.locator("figure.coverage-map svg ellipse").is_visible()  # type: ignore[attr-defined]
     screenshot(page, tmp_path / "coverage-1280.png", DESKTOP)

@@ -17,7 +17,6 @@ from proactive.field.coverage import (
     circle_radius_metres,
     gaps,
     nearest,
-    radius_degrees,
     reach,
     walking_minutes,
 )
@@ -35,7 +34,7 @@ from proactive.field.forecast import (
 )
 from proactive.field.placement import Board, Circle, Job, SiteInfo, WorkerInfo, plan
 from proactive.field.workdays import ChinaCalendar
-from proactive.geo import Point, Walking, straight_metres
+from proactive.geo import Point, Walking, radius_degrees, straight_metres
 from proactive.programs.catalog import Program, load_catalog
 from proactive.registry.resident import HukouRecord, PermitRecord, Resident
 from proactive.registry.resident_reads import Home
