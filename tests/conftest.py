@@ -20,6 +20,7 @@ from proactive.certificates import keys
 from proactive.certificates.file_store import DirectoryStore, FileStore, open_store
 from proactive.certificates.issuing import Issuer
 from proactive.nightly import invariants
+from proactive.registry import reader
 from tests.factories import make_issuer, migrated_sqlite
 
 POSTGRES_URL = os.environ.get("PROACTIVE_TEST_POSTGRES_URL", "")
@@ -134,6 +135,17 @@ def browser_env() -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bootstrap, "utc_now", lambda: PINNED_NOW)
+
+
+INGEST_CHUNK_ROWS = os.environ.get("PROACTIVE_TEST_INGEST_CHUNK_ROWS", "")
+
+
+@pytest.fixture(autouse=True)
+def _ingest_chunk_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROACTIVE_TEST_INGEST_CHUNK_ROWS=3 reads every extract 3 rows at a time (in-process
+    ingests only), so the suite's files straddle chunk boundaries."""
+    if INGEST_CHUNK_ROWS:
+        monkeypatch.setattr(reader, "CHUNK_ROWS", int(INGEST_CHUNK_ROWS))
 
 
 @pytest.fixture(autouse=True)

@@ -15,17 +15,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from proactive.errors import ExtractMissingError
 from proactive.models import IngestRun
 from proactive.progress import SILENT, Progress
+from proactive.registry import reader, validate
 from proactive.registry import tables as store
-from proactive.registry import validate
 from proactive.registry.extract_format import ALL, FileSpec
-from proactive.registry.reader import ExtractFile, read_extract_file
+from proactive.registry.reader import ExtractFile
 from proactive.registry.reasons import STALE_ROW
+from proactive.registry.scan import parts, scan
 from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Finding
 from proactive.time import Clock, local_text
 
@@ -77,6 +79,7 @@ class IngestOptions:
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     delta: bool = False  # only changed rows; every file optional (also: a DELTA file in DIR)
     allow_older: bool = False  # load a file even if it was extracted before the last one loaded
+    chunk_rows: int | None = None  # rows read and written at a time (None: reader.CHUNK_ROWS)
 
 
 def ingest(
@@ -194,11 +197,13 @@ def _load_file(
     options: IngestOptions,
     delta: bool,
 ) -> tuple[FileSummary, list[Finding]]:
-    """One file: what changed is written. A full file is compared with every stored row's
-    hash; a delta file only with the stored rows of its own keys, so its cost follows the
-    number of changes, not the size of the registry."""
+    """One file, a chunk at a time: what changed is written. A full file is compared with
+    every stored row's hash (8 bytes a row, held sorted); a delta file only with the stored
+    rows of its own keys, so its cost follows the number of changes, not the size of the
+    registry. The file is read whole once (`scan`) before anything is written, so an
+    unreadable file is refused with nothing to undo."""
     column_map = options.column_map.get(spec.file.removesuffix(".csv"))
-    source = ExtractFile.open(path)
+    source = ExtractFile(path)
     fingerprint = source.fingerprint(options.encoding, column_map)
     last = store.last_fingerprint(conn, spec.table)
     if last is not None and last.sha256 == fingerprint:
@@ -208,38 +213,74 @@ def _load_file(
     if older and not options.allow_older:
         log.warning("ingest.file_refused", extra={"run_id": run_id, "file": spec.file})
         return FileSummary(spec.file, "-", refused=older), []
-    raw = read_extract_file(source, spec, options.encoding, column_map)
-    del source  # the file's bytes: parsed now, and the largest object held
-    summary = FileSummary(spec.file, raw.encoding, rows=len(raw.frame) + len(raw.issues))
-    context = Context(now)
-    present = validate.reject_future(raw.frame, spec, context)
-    deduped = validate.resolve_duplicates(present.rows, spec)
+    rows = options.chunk_rows or reader.CHUNK_ROWS
+    found = scan(source, spec, options.encoding, column_map or {}, rows)
+    summary = FileSummary(spec.file, found.encoding, rows=found.rows)
     if delta:
-        keys = deduped.rows[spec.key].tolist()
-        known = store.hashes_of(conn, spec.table, spec.key, keys)
-        first_load = store.count(conn, spec.table) == 0
+        target = _Target(conn, spec, now, delta, None, store.count(conn, spec.table) == 0)
     else:
         known = store.known_hashes(conn, spec.table)
-        first_load = len(known) == 0
-    fresh = deduped.rows[~deduped.rows["_hash"].isin(known)]
-    summary.unchanged = len(deduped.rows) - len(fresh)
-    if len(fresh):
-        context = _context(conn, spec, now, fresh if delta else None)
-    checked = validate.normalise(fresh, spec, context)
-    written = _write(conn, run_id, spec, checked, context, first_load)
-    issues = raw.issues + present.issues + deduped.issues + checked.issues + written.issues
-    store.insert_issues(conn, run_id, spec.file, issues)
+        target = _Target(conn, spec, now, delta, known, len(known) == 0)
+    issues: list[Finding] = []
+    written_rows = 0
+    for part in parts(found, Context(now)):
+        written, part_issues = _load_part(target, run_id, part)
+        store.insert_issues(conn, run_id, spec.file, part_issues)
+        _count(summary, written, part_issues)
+        written_rows += written.inserted + written.updated
+        issues += part_issues
     store.record_fingerprint(
         conn, run_id, spec.table, spec.file, fingerprint, summary.rows, extracted
     )
-    summary.inserted, summary.updated = written.inserted, written.updated
-    store.refresh_statistics(conn, spec.table, written.inserted + written.updated)
+    store.refresh_statistics(conn, spec.table, written_rows)
+    return summary, issues
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a file's parts go, and what is known there before the file."""
+
+    conn: Connection
+    spec: FileSpec
+    now: dt.datetime
+    delta: bool
+    known: np.ndarray | None  # a full file: every stored row hash, sorted
+    first_load: bool  # the table was empty
+
+
+def _load_part(target: _Target, run_id: int, part: Checked) -> tuple[Written, list[Finding]]:
+    """Validate and write one part of a file (its keys are in no other part)."""
+    conn, spec = target.conn, target.spec
+    hashes = part.rows["_hash"].to_numpy()
+    if target.known is None:
+        stored = store.hashes_of(conn, spec.table, spec.key, part.rows[spec.key].tolist())
+        seen = np.isin(hashes, stored)
+    else:
+        seen = _in_sorted(hashes, target.known)
+    fresh = part.rows[~seen]
+    context = _context(conn, spec, target.now, fresh) if len(fresh) else Context(target.now)
+    checked = validate.normalise(fresh, spec, context)
+    written = _write(conn, run_id, spec, checked, context, target.first_load)
+    written.same += len(part.rows) - len(fresh)
+    return written, part.issues + checked.issues + written.issues
+
+
+def _in_sorted(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which values are in the sorted array."""
+    if not len(ordered):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(ordered, values).clip(max=len(ordered) - 1)
+    return np.asarray(ordered[at] == values)
+
+
+def _count(summary: FileSummary, written: Written, issues: list[Finding]) -> None:
+    summary.inserted += written.inserted
+    summary.updated += written.updated
     summary.unchanged += written.same
-    summary.rejected = sum(1 for i in issues if i.severity == REJECTED)
-    summary.warnings = sum(1 for i in issues if i.severity == WARNING)
+    summary.rejected += sum(1 for i in issues if i.severity == REJECTED)
+    summary.warnings += sum(1 for i in issues if i.severity == WARNING)
     for issue in issues:
         summary.reasons[issue.reason.code] = summary.reasons.get(issue.reason.code, 0) + 1
-    return summary, issues
 
 
 def extracted_at(path: Path) -> dt.datetime:
@@ -259,15 +300,13 @@ def older_than_loaded(file: str, extracted: dt.datetime, last: store.LastLoaded 
     )
 
 
-def _context(
-    conn: Connection, spec: FileSpec, now: dt.datetime, rows: pd.DataFrame | None
-) -> Context:
-    """What validation checks references against: all sites or households, or, for the rows
-    of a delta, only those they name."""
+def _context(conn: Connection, spec: FileSpec, now: dt.datetime, rows: pd.DataFrame) -> Context:
+    """What validation checks references against: all sites, or the households the rows
+    name."""
     if spec.table == "social_workers":
         return Context(now, sites=store.known_keys(conn, "sites", "site_id"))
     if spec.table == "persons" and store.count(conn, "households"):
-        named = None if rows is None else rows["household_id"].dropna().unique().tolist()
+        named = rows["household_id"].dropna().unique().tolist()
         return Context(now, households=store.known_keys(conn, "households", "household_id", named))
     return Context(now)
 

@@ -1,12 +1,17 @@
-"""Read one extract CSV into raw text columns, or fail with a one-line reason.
+"""Read one extract CSV a chunk of rows at a time, as raw text columns, or fail with a
+one-line reason.
 
 Encoding: UTF-8 (with or without BOM), else GB18030 (a superset of GBK), unless one is given.
-Every value stays text here; `validate.py` parses it. Each row gets its line number and a
-64-bit hash of its raw text, which is how an unchanged row is recognised on the next load.
+Every value stays text here; `validate.py` parses it. Each row keeps its line number in the
+file; `with_hashes` adds a 64-bit hash of its raw text, which is how an unchanged row is
+recognised on the next load.
 
-The fast path is pyarrow's CSV reader; a file it cannot take whole (a row with the wrong
-number of fields, a quoted line break, blank lines) goes through Python's csv module instead,
-which keeps exact line numbers and quarantines the malformed rows.
+Memory follows the chunk, not the file: the bytes of `rows` lines and their frame. A chunk
+whose every line is one row goes through pyarrow's CSV reader; from the first chunk that is not
+(a row with the wrong number of fields, a quoted line break, blank lines), the rest of the file
+streams through Python's csv module, which keeps exact line numbers (a quoted line break may
+straddle two chunks) and quarantines the malformed rows. A file of classic Mac line ends (CR
+only) is one chunk.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -32,31 +39,49 @@ from proactive.registry.extract_format import FileSpec
 from proactive.registry.validate import REJECTED, Finding
 
 AUTO_ENCODINGS = ("utf-8", "gb18030")
+CHUNK_ROWS = 100_000  # rows read, checked and written at a time
+BLOCK = 1 << 20  # bytes read at a time when hashing or decoding a whole file
 _DELIMITERS = (";", "\t", "|")
 _SEPARATOR = pa.scalar("\x1f", pa.large_string())
 _LINE_END = re.compile(rb"[\r\n]")
 HASH_BATCH = 100_000
 
 
+class WrongEncoding(Exception):
+    """The file's bytes are not in the encoding tried."""
+
+
 @dataclass(frozen=True)
 class ExtractFile:
-    """The bytes of one extract file, as found."""
+    """One extract file, read as a stream each time it is needed (or bytes held, in tests)."""
 
     path: Path
-    data: bytes
+    data: bytes | None = None
 
-    @classmethod
-    def open(cls, path: Path) -> ExtractFile:
-        return cls(path, path.read_bytes())
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def stream(self) -> BinaryIO:
+        return io.BytesIO(self.data) if self.data is not None else self.path.open("rb")
+
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.path.stat().st_size
 
     def fingerprint(self, *options: object) -> str:
-        digest = hashlib.sha256(self.data)
+        """sha256 of the bytes and the options they are read with, a block at a time."""
+        digest = hashlib.sha256()
+        with self.stream() as stream:
+            for block in iter(lambda: stream.read(BLOCK), b""):
+                digest.update(block)
         digest.update(repr(options).encode())
         return digest.hexdigest()
 
 
 @dataclass
 class RawFile:
+    """Rows of a file (all of them, or one chunk): text columns and `_line`."""
+
     frame: pd.DataFrame
     encoding: str
     issues: list[Finding] = field(default_factory=list)
@@ -67,17 +92,36 @@ def read_extract_file(
     spec: FileSpec,
     encoding: str | None = None,
     column_map: Mapping[str, str] | None = None,
+    rows: int = CHUNK_ROWS,
 ) -> RawFile:
-    name = source.path.name
-    if not source.data[:4096].strip():
-        raise ExtractFileError(name, "file is empty")
-    for candidate in (encoding,) if encoding else AUTO_ENCODINGS:
-        raw = _parse(source, spec, _codec(name, candidate), column_map or {})
-        if raw is not None:
-            return raw
+    """The whole file in one frame, with row hashes (small files and tests)."""
+    for codec in codecs_to_try(source.name, encoding):
+        try:
+            parts = list(chunks(source, spec, codec, column_map or {}, rows))
+        except WrongEncoding:
+            continue
+        frame = pd.concat([p.frame for p in parts], ignore_index=True)
+        if frame.empty and spec.required:
+            raise ExtractFileError(source.name, "has a header but no rows")
+        issues = [issue for part in parts for issue in part.issues]
+        return RawFile(with_hashes(frame, spec), parts[0].encoding, issues)
+    raise undecodable(source, encoding)
+
+
+def codecs_to_try(name: str, encoding: str | None) -> tuple[str, ...]:
+    """The given encoding, or UTF-8 then GB18030."""
+    return tuple(
+        _codec(name, candidate) for candidate in ((encoding,) if encoding else AUTO_ENCODINGS)
+    )
+
+
+def undecodable(source: ExtractFile, encoding: str | None) -> ExtractFileError:
+    """The error for a file in none of the encodings tried, naming the first bad byte."""
     tried = encoding or "UTF-8 or GB18030"
-    offset = _bad_offset(source.data, _codec(name, encoding or "gb18030"))
-    raise ExtractFileError(name, f"cannot be decoded as {tried} (bad byte at offset {offset})")
+    offset = _bad_offset(source, _codec(source.name, encoding or "gb18030"))
+    return ExtractFileError(
+        source.name, f"cannot be decoded as {tried} (bad byte at offset {offset})"
+    )
 
 
 def _codec(name: str, encoding: str) -> str:
@@ -89,42 +133,76 @@ def _codec(name: str, encoding: str) -> str:
     return "utf-8-sig" if normal in ("utf-8", "utf8") else normal
 
 
-def _bad_offset(data: bytes, codec: str) -> int:
+def _bad_offset(source: ExtractFile, codec: str) -> int:
+    """Where the first byte that is not in `codec` lies, a block at a time (a character cut
+    by a block's end is carried into the next)."""
+    base, carry = 0, b""
+    with source.stream() as stream:
+        for block in iter(lambda: stream.read(BLOCK), b""):
+            data = carry + block
+            try:
+                data.decode(codec)
+            except UnicodeDecodeError as error:
+                if error.start < len(data) - 4:
+                    return base + error.start
+                carry, base = data[error.start :], base + error.start
+                continue
+            carry, base = b"", base + len(data)
     try:
-        data.decode(codec)
+        carry.decode(codec)
     except UnicodeDecodeError as error:
-        return error.start
+        return base + error.start
     return -1
 
 
-def _parse(
-    source: ExtractFile, spec: FileSpec, codec: str, column_map: Mapping[str, str]
-) -> RawFile | None:
-    """The file read with this codec; None when its bytes are not in that encoding."""
-    file = source.path.name
-    try:
-        first_line = _first_line(source.data).decode(codec)
-    except UnicodeDecodeError:
-        return None
-    names = _names(file, next(csv.reader([first_line]), []), spec, column_map)
-    issues: list[Finding] = []
-    try:
-        frame = _read_fast(source.data, codec, names)
-    except UnicodeDecodeError:
-        return None
-    if frame is None:
-        try:
-            text = source.data.decode(codec)
-        except UnicodeDecodeError:
-            return None
-        frame, issues = _read_tolerant(file, text, spec, column_map)
-    if frame.empty and spec.required:
-        raise ExtractFileError(file, "has a header but no rows")
-    columns = [c.name for c in spec.columns if c.name in frame.columns]
-    frame = frame[[*columns, "_line"]].fillna("")
-    frame["_hash"] = row_hashes(frame[columns])
+def chunks(
+    source: ExtractFile,
+    spec: FileSpec,
+    codec: str,
+    column_map: Mapping[str, str],
+    rows: int = CHUNK_ROWS,
+) -> Iterator[RawFile]:
+    """The file's rows read with this codec, `rows` at a time; WrongEncoding (raised at any
+    chunk) when its bytes are not in that encoding."""
+    file = source.name
     encoding = "utf-8" if codec == "utf-8-sig" else codec
-    return RawFile(frame, encoding, issues)
+    with source.stream() as stream:
+        if not stream.read(4096).strip():
+            raise ExtractFileError(file, "file is empty")
+        stream.seek(0)
+        header = _first_line(stream.readline())
+        try:
+            names = _names(file, next(csv.reader([header.decode(codec)]), []), spec, column_map)
+        except UnicodeDecodeError as error:
+            raise WrongEncoding from error
+        stream.seek(0)
+        offset, line, prefix = 0, 1, b""
+        while True:
+            body = b"".join(islice(stream, rows + (0 if offset else 1)))
+            if offset and not body:
+                return
+            frame = _read_fast(prefix + body, codec, names)
+            if frame is None:
+                stream.seek(offset)
+                known = names if offset else None
+                yield from _read_tolerant(
+                    source, stream, codec, known, spec, column_map, line - 1, rows
+                )
+                return
+            frame["_line"] = np.arange(len(frame)) + (line if offset else 2)
+            yield RawFile(_selected(frame, spec), encoding)
+            offset, line, prefix = offset + len(body), line + _line_count(body), header + b"\n"
+
+
+def _selected(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    columns = [c.name for c in spec.columns if c.name in frame.columns]
+    return frame[[*columns, "_line"]].fillna("")
+
+
+def with_hashes(frame: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    """The frame with `_hash`, the hash of each row's raw text."""
+    columns = [c.name for c in spec.columns if c.name in frame.columns]
+    return frame.assign(_hash=row_hashes(frame[columns]))
 
 
 def _first_line(data: bytes) -> bytes:
@@ -148,7 +226,7 @@ def _names(
 
 def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None:
     """pyarrow's reader, when every line is one row; None when the slow path is needed
-    (malformed rows, or bytes that are not UTF-8: pyarrow reports both as parser errors)."""
+    (malformed rows, or bytes not in the encoding: pyarrow reports both as parser errors)."""
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -157,12 +235,11 @@ def _read_fast(data: bytes, codec: str, names: list[str]) -> pd.DataFrame | None
             keep_default_na=False,
             encoding="utf-8" if codec == "utf-8-sig" else codec,  # pyarrow skips a BOM itself
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid):
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeError):
         return None
     if _line_count(data) != len(frame) + 1 or len(frame.columns) != len(names):
         return None  # blank lines, line breaks inside quotes, a header pyarrow read otherwise
     frame.columns = pd.Index(names)
-    frame["_line"] = np.arange(2, len(frame) + 2)
     return frame
 
 
@@ -195,34 +272,59 @@ def _check_columns(file: str, names: list[str], spec: FileSpec) -> None:
 
 
 def _read_tolerant(
-    file: str, text: str, spec: FileSpec, column_map: Mapping[str, str]
-) -> tuple[pd.DataFrame, list[Finding]]:
-    """Python's csv module: keeps the good rows with their exact line numbers and quarantines
-    rows with the wrong number of fields. Any field size is read (a row with a huge value is
-    quarantined later, by its column's length limit)."""
-    rows: list[list[str]] = []
+    source: ExtractFile,
+    stream: BinaryIO,
+    codec: str,
+    names: list[str] | None,
+    spec: FileSpec,
+    column_map: Mapping[str, str],
+    before: int,
+    rows: int,
+) -> Iterator[RawFile]:
+    """Python's csv module from where `stream` stands (`before` lines into the file; at the
+    header when `names` is None): keeps the good rows with their exact line numbers and
+    quarantines rows with the wrong number of fields. Any field size is read (a row with a
+    huge value is quarantined later, by its column's length limit)."""
+    file = source.name
+    encoding = "utf-8" if codec == "utf-8-sig" else codec
+    good: list[list[str]] = []
     lines: list[int] = []
     issues: list[Finding] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    with _field_size_limit(len(text) + 1):
+    yielded = False
+    text = io.TextIOWrapper(stream, encoding=codec, newline="")  # closes the stream with it
+    with text, _field_size_limit(source.size() + 1):
+        reader = csv.reader(text)
         try:
-            names = _names(file, next(reader, []), spec, column_map)
-            start = reader.line_num + 1
+            if names is None:
+                names = _names(file, next(reader, []), spec, column_map)
+            start = before + reader.line_num + 1
             key_at = names.index(spec.key) if spec.key in names else -1
             for record in reader:
                 if len(record) == len(names):
-                    rows.append(record)
+                    good.append(record)
                     lines.append(start)
                 elif any(value.strip() for value in record):
                     key = record[key_at] if 0 <= key_at < len(record) else ""
                     raw = {"fields": ",".join(record)}
                     issues.append(Finding(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))
-                start = reader.line_num + 1
+                start = before + reader.line_num + 1
+                if len(good) == rows:
+                    yield RawFile(_frame(good, names, lines, spec), encoding, issues)
+                    good, lines, issues, yielded = [], [], [], True
         except csv.Error as error:
-            raise ExtractFileError(file, f"line {reader.line_num}: {error}") from error
+            raise ExtractFileError(file, f"line {before + reader.line_num}: {error}") from error
+        except UnicodeDecodeError as error:
+            raise WrongEncoding from error
+    if good or issues or not yielded:
+        yield RawFile(_frame(good, names, lines, spec), encoding, issues)
+
+
+def _frame(
+    rows: list[list[str]], names: list[str], lines: list[int], spec: FileSpec
+) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=names, dtype=str)
     frame["_line"] = lines
-    return frame, issues
+    return _selected(frame, spec)
 
 
 @contextmanager
