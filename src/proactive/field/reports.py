@@ -26,7 +26,7 @@ from proactive.field import outcomes
 from proactive.field.plan_visits import Dispatcher
 from proactive.field.task_states import PLANNED, FailReason
 from proactive.field.visits import visible_task
-from proactive.models import OutcomeReport, Task
+from proactive.models import OutcomeReport, Task, User
 from proactive.programs.catalog import Program
 
 log = logging.getLogger(__name__)
@@ -167,12 +167,32 @@ def wrong_codes(session: Session, task_id: int) -> int:
     return session.scalar(query) or 0
 
 
-def conflicts(session: Session, site_id: str | None) -> list[OutcomeReport]:
-    """Reports that could not be applied because the visit had changed, newest first."""
-    query = select(OutcomeReport).where(OutcomeReport.result == Result.conflict.value)
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides of a report that could not be applied: what the worker sent, who she is,
+    and the visit as it stands now (None if the task she sent does not exist)."""
+
+    report: OutcomeReport
+    reporter: str  # her account's name, and her worker ID
+    task: Task | None
+
+
+def conflicts(session: Session, site_id: str | None) -> list[Conflict]:
+    """Reports that could not be applied because the visit had changed, newest first; of a
+    site's visits, or (`site_id` None) of all."""
+    query = (
+        select(OutcomeReport, User.name, User.worker_id, Task)
+        .join(User, User.id == OutcomeReport.user_id)
+        .outerjoin(Task, Task.id == OutcomeReport.task_id)
+        .where(OutcomeReport.result == Result.conflict.value)
+    )
     if site_id is not None:
-        query = query.join(Task, Task.id == OutcomeReport.task_id).where(Task.site_id == site_id)
-    return list(session.scalars(query.order_by(OutcomeReport.received_at.desc()).limit(100)))
+        query = query.where(Task.site_id == site_id)
+    rows = session.execute(query.order_by(OutcomeReport.received_at.desc()).limit(100))
+    return [
+        Conflict(report, f"{name}（{worker_id}）" if worker_id else name, task)
+        for report, name, worker_id, task in rows
+    ]
 
 
 def _receipt(row: OutcomeReport, repeated: bool) -> Receipt:

@@ -16,9 +16,9 @@ from proactive.errors import ProactiveError
 from proactive.field.outcomes import TaskNotFound
 from proactive.field.placement import Circle
 from proactive.field.plan_visits import Dispatcher, load_sites, reroute
-from proactive.field.reports import LOCK_NOTE, conflicts
+from proactive.field.reports import LOCK_NOTE, Conflict, conflicts
 from proactive.field.task_states import DONE, FAILED, PLANNED, WITHDRAWN
-from proactive.models import OutcomeReport, Site, SocialWorker, Task
+from proactive.models import Site, SocialWorker, Task
 
 ATTENTION = ("三次未遇", "地址有误", LOCK_NOTE)
 
@@ -45,7 +45,7 @@ class Board:
     overdue: tuple[Task, ...]  # planned for an earlier day, still not visited
     attention: tuple[Task, ...]  # sent to the supervisor, or locked by wrong codes
     failed_today: tuple[Task, ...]
-    conflicts: tuple[OutcomeReport, ...]
+    conflicts: tuple[Conflict, ...]
     last_day: dt.date | None  # the backlog's last planned day
 
 

@@ -14,6 +14,7 @@ FAILED = "failed"
 WITHDRAWN = "withdrawn"
 
 FINAL = frozenset({DONE, FAILED, WITHDRAWN})
+STATUS_ZH = {PLANNED: "待上门", DONE: "已完成", FAILED: "未成功", WITHDRAWN: "已撤回"}
 
 
 class FailReason(StrEnum):

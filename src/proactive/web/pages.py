@@ -30,7 +30,7 @@ from proactive.accounts.sign_in import Current, Refusal, SignedIn
 from proactive.certificates import issued, keys, signing
 from proactive.certificates.reading import MAX_FILE_BYTES, MAX_PHOTO_BYTES, OverLimit
 from proactive.certificates.signing import Verification
-from proactive.field import reports, site_optouts, supervision, visits
+from proactive.field import reports, site_optouts, supervision, task_states, visits
 from proactive.field.outcomes import TaskNotFound
 from proactive.masking import mask_id, mask_name
 from proactive.settings import ROOT, Settings
@@ -81,7 +81,11 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        ROLE_ZH=ROLE_ZH, OUTCOME_ZH=reports.OUTCOME_ZH, VERDICT_ZH=VERDICT_ZH, **staff.WORDS
+        ROLE_ZH=ROLE_ZH,
+        OUTCOME_ZH=reports.OUTCOME_ZH,
+        STATUS_ZH=task_states.STATUS_ZH,
+        VERDICT_ZH=VERDICT_ZH,
+        **staff.WORDS,
     )
     env.filters["local"] = lambda moment: moment.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
     env.filters["minutes"] = lambda value: "—" if value is None else f"{value:.0f} 分钟"

@@ -4,6 +4,7 @@ the capacity, and an outcome for a visit reassigned meanwhile kept as a conflict
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import Engine, select
@@ -120,6 +121,13 @@ def test_an_outcome_for_a_visit_reassigned_meanwhile_is_a_conflict_for_the_super
     assert task(engine, world.tasks["A"]).status == "planned"  # not applied blindly
     board = signed_in(engine, "sup_s").get("/site").text
     assert "未能应用的离线记录（1）" in board and "09:30" in board
+    # Both sides: what the worker reported, and the visit as it stands now (reassigned to B).
+    conflict = re.search(r'<tr data-conflict="offline-0001">(.*?)</tr>', board, re.S)
+    assert conflict, board
+    sides = conflict.group(1)
+    assert "上报：a（WA）" in sides and "已送达" in sides
+    assert "现状：WB" in sides and f"{TODAY.month}月{TODAY.day}日" in sides and "待上门" in sides
+    assert f'href="/tasks/{world.tasks["A"]}"' in sides
 
 
 def test_the_outcome_api_needs_a_session_and_its_csrf_token(engine: Engine, world: World) -> None:
