@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +130,12 @@ def _run(
         since_ingest, latest = changes_since(session.connection(), watermark)
         window = Window(covered_from, options.as_of, since_ingest)
         context = Stage(programs, window, district, run_id, clock())
+        # Detection commits each batch (a dry run commits nothing): see detect.open_cases.
+        checkpoint = session.flush if options.dry_run else session.commit
         for name, stage in (
             ("cancel", cancel.cancel_on_news),
             ("revoke", revocation.revoke_on_news),
-            ("detect", detect.open_cases),
+            ("detect", partial(detect.open_cases, checkpoint=checkpoint, progress=progress)),
         ):
             progress.begin(name)
             started = time.perf_counter()

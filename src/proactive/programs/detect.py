@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
+from proactive.batching import chunks
 from proactive.models import Household, Person, ResidencePermit
 from proactive.programs import casebook
 from proactive.programs.ages import births_reaching
@@ -20,8 +21,11 @@ from proactive.programs.catalog import Program
 from proactive.programs.checks import verify
 from proactive.programs.eligibility import assess
 from proactive.programs.stage import Stage, Window
+from proactive.progress import SILENT, Progress
 from proactive.registry.resident_reads import load_residents
 from proactive.registry.tables import refresh_statistics
+
+BATCH = 5_000  # candidates assessed and opened per transaction (a first run's backfill)
 
 
 def _years_ago(day: dt.date, years: int) -> dt.date:
@@ -62,14 +66,38 @@ def candidates(conn: Connection, programs: Mapping[str, Program], window: Window
     return found
 
 
-def open_cases(session: Session, stage: Stage) -> Counter[str]:
+def open_cases(
+    session: Session,
+    stage: Stage,
+    checkpoint: Callable[[], None] = lambda: None,
+    progress: Progress = SILENT,
+) -> Counter[str]:
     """Open a case for every newly eligible person and program, verify it, and approve it or
-    send it to review."""
+    send it to review: `BATCH` candidates at a time, `checkpoint` (the run's commit) after
+    each. On a first run over people already eligible (the backfill: hundreds of thousands)
+    a killed run keeps the batches it committed, and the next run, finding their cases, opens
+    only the rest. `progress` hears of the candidates (stage `detect`) and of each batch."""
     counts: Counter[str] = Counter()
-    conn = session.connection()
-    ids = sorted(candidates(conn, stage.programs, stage.window))
+    ids = sorted(candidates(session.connection(), stage.programs, stage.window))
     counts["candidates"] = len(ids)
-    residents = load_residents(conn, ids)
+    progress.begin("detect", len(ids))
+    opened = 0
+    for batch in chunks(ids, BATCH):
+        new = _assess(session, stage, batch, counts)
+        for case in casebook.open_cases(session, new, stage.run_id, stage.actor, stage.now):
+            counts[case.status] += 1
+        opened += len(new)
+        checkpoint()
+        progress.advance("detect", len(batch))
+    refresh_statistics(session.connection(), "cases", opened)
+    return counts
+
+
+def _assess(
+    session: Session, stage: Stage, ids: Sequence[str], counts: Counter[str]
+) -> list[casebook.NewCase]:
+    """The cases to open for these candidates, verified; `counts` hears of each."""
+    residents = load_residents(session.connection(), ids)
     existing = casebook.existing_keys(session, ids)
     new: list[casebook.NewCase] = []
     for id_number in ids:
@@ -88,7 +116,4 @@ def open_cases(session: Session, stage: Stage) -> Counter[str]:
             new.append(casebook.NewCase(id_number, program.id, eligible_on, verdict))
             counts[f"opened:{program.id}"] += 1
             counts["birthdays" if eligible_on == assessment.reaches_age_on else "catch_up"] += 1
-    for case in casebook.open_cases(session, new, stage.run_id, stage.actor, stage.now):
-        counts[case.status] += 1
-    refresh_statistics(conn, "cases", len(new))
-    return counts
+    return new

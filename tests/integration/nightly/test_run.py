@@ -394,7 +394,7 @@ def test_a_database_error_is_stored_without_id_numbers(
     load(engine, tmp_path / "x", [row])
     insert = text("INSERT INTO cases (id_number, program) VALUES (:id_number, :program)")
 
-    def failing(session: Any, _context: Any) -> Any:  # a constraint the statement breaks
+    def failing(session: Any, _context: Any, **_: Any) -> Any:  # a constraint it breaks
         session.execute(insert, {"id_number": row["id_number"], "program": "x" * 5})
 
     monkeypatch.setattr(detect, "open_cases", failing)
