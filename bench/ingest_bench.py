@@ -8,8 +8,8 @@ pandas.read_csv of the same files, measured in the same run:
                     written, which is what a loader must read (ID numbers, leading zeros)
   ingest            `proactive ingest` into an empty database
   re-ingest         the same extract again: files byte-identical to the last load are skipped
-  re-ingest rows    the same rows with Windows line endings: every row read, hashed and found
-                    unchanged (nothing written)
+  re-ingest rows    the same rows with other line ends (Unix for the generator's Windows
+                    ones): every row read, hashed and found unchanged (nothing written)
   1% changed        an extract where 1% of persons rows changed
   delta 1%          a delta extract (a DELTA file, persons.csv only) of another 1% of persons
                     changed: compared only with the stored rows of its own keys
@@ -23,6 +23,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import time
@@ -80,17 +81,34 @@ def prepare(persons: int) -> tuple[Path, Path, Path, Path]:
     if not (changed / "persons.csv").exists():
         shutil.copytree(extract, changed, dirs_exist_ok=True)
         change_one_percent(extract / "persons.csv", changed / "persons.csv")
-    crlf = OUT / f"extract-{persons}-crlf"
+    crlf = OUT / f"extract-{persons}-lf"
     if not (crlf / "persons.csv").exists():
         crlf.mkdir(parents=True, exist_ok=True)
         for path in extract.glob("*.csv"):
-            (crlf / path.name).write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+            (crlf / path.name).write_bytes(other_line_ends(path.read_bytes()))
     delta = OUT / f"extract-{persons}-delta"
     if not (delta / "persons.csv").exists():
         delta.mkdir(parents=True, exist_ok=True)
         (delta / "DELTA").write_bytes(b"")
         change_one_percent(extract / "persons.csv", delta / "persons.csv", offset=50, only=True)
+    in_order(extract, crlf, changed, delta)
     return extract, changed, crlf, delta
+
+
+def other_line_ends(data: bytes) -> bytes:
+    """The same rows with Unix line ends if they were Windows ones (the generator's), else
+    Windows ones (never CR CR LF, which reads as blank lines between rows)."""
+    if b"\r\n" in data:
+        return data.replace(b"\r\n", b"\n")
+    return data.replace(b"\n", b"\r\n")
+
+
+def in_order(*directories: Path) -> None:
+    """Each extract a minute newer than the one loaded before it (ingest refuses an older one)."""
+    base = (directories[0] / "persons.csv").stat().st_mtime
+    for step, directory in enumerate(directories):
+        for path in directory.glob("*.csv"):
+            os.utime(path, (base + 60 * step, base + 60 * step))
 
 
 def change_one_percent(source: Path, target: Path, offset: int = 0, only: bool = False) -> None:

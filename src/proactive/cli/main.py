@@ -81,7 +81,7 @@ def ingest_command(
             summary = ingest.ingest(engine, path, bootstrap.utc_now, options, shown)
     except ProactiveError as error:
         raise fail(error) from error
-    where = report.write_report(summary, report_dir)
+    where = report.write_report(summary, report_dir, engine)
     print(report.summary_text(summary))
     print(f"report: {where}")
 

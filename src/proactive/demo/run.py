@@ -82,7 +82,7 @@ def run(
     extract = workdir / "extract"
     counts = synth.write_extract(extract, synth.SynthOptions(residents=residents, as_of=as_of))
     summary = ingest.ingest(engine, extract, clock)
-    where = report.write_report(summary, workdir / "reports")
+    where = report.write_report(summary, workdir / "reports", engine)
     try:
         options = nightly.RunOptions(as_of=as_of)
         night = nightly.summary_text(

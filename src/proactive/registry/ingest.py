@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from proactive.registry import reader, validate
 from proactive.registry import tables as store
 from proactive.registry.extract_format import ALL, FileSpec
 from proactive.registry.reader import ExtractFile
-from proactive.registry.reasons import STALE_ROW
+from proactive.registry.reasons import STALE_ROW, Reason
 from proactive.registry.scan import parts, scan
 from proactive.registry.validate import REJECTED, WARNING, Checked, Context, Finding
 from proactive.time import Clock, local_text
@@ -49,13 +50,23 @@ class FileSummary:
     refused: str = ""  # why the file was not loaded (older than the one last loaded)
 
 
+ISSUE_SAMPLE = 1_000  # issues an IngestSummary holds; every one is in row_issues
+
+
 @dataclass
 class IngestSummary:
     run_id: int
     source: str
     files: list[FileSummary]
-    issues: list[tuple[str, Finding]]
+    issues: list[tuple[str, Finding]]  # the first ISSUE_SAMPLE (quarantine reads them all)
     delta: bool = False
+    problems: Counter[tuple[Reason, str]] = field(default_factory=Counter)  # all, by severity
+
+    def note(self, file: str, issues: list[Finding]) -> None:
+        """Count the issues; keep the first few."""
+        self.problems.update((issue.reason, issue.severity) for issue in issues)
+        room = max(ISSUE_SAMPLE - len(self.issues), 0)
+        self.issues += [(file, issue) for issue in issues[:room]]
 
     @property
     def rejected(self) -> int:
@@ -114,20 +125,18 @@ def ingest_on(
         raise ExtractMissingError(f"{directory} holds no extract file ({ALL[0].file}, ...)")
     now = clock()
     run_id = _start_run(conn, directory, now)
-    summaries: list[FileSummary] = []
-    issues: list[tuple[str, Finding]] = []
+    result = IngestSummary(run_id, str(directory), [], [], delta)
     progress.begin("ingest", len(present))
     for spec in present:
         progress.begin(spec.file)
         path = directory / spec.file
-        summary, file_issues = _load_file(conn, run_id, now, spec, path, options, delta)
-        summaries.append(summary)
-        issues += [(spec.file, issue) for issue in file_issues]
+        summary = _load_file(conn, run_id, now, spec, path, options, result)
+        result.files.append(summary)
         log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
         progress.end(spec.file, _file_counts(summary))
         progress.advance("ingest")
-    result = IngestSummary(run_id, str(directory), summaries, issues, delta)
-    progress.end("ingest", {"rows": sum(s.rows for s in summaries), "rejected": result.rejected})
+    rows = sum(s.rows for s in result.files)
+    progress.end("ingest", {"rows": rows, "rejected": result.rejected})
     _finish_run(conn, result, clock)
     return result
 
@@ -195,8 +204,8 @@ def _load_file(
     spec: FileSpec,
     path: Path,
     options: IngestOptions,
-    delta: bool,
-) -> tuple[FileSummary, list[Finding]]:
+    result: IngestSummary,
+) -> FileSummary:
     """One file, a chunk at a time: what changed is written. A full file is compared with
     every stored row's hash (8 bytes a row, held sorted); a delta file only with the stored
     rows of its own keys, so its cost follows the number of changes, not the size of the
@@ -207,33 +216,32 @@ def _load_file(
     fingerprint = source.fingerprint(options.encoding, column_map)
     last = store.last_fingerprint(conn, spec.table)
     if last is not None and last.sha256 == fingerprint:
-        return FileSummary(spec.file, "-", rows=last.rows, unchanged=last.rows, same_file=True), []
+        return FileSummary(spec.file, "-", rows=last.rows, unchanged=last.rows, same_file=True)
     extracted = extracted_at(path)
     older = older_than_loaded(spec.file, extracted, last)
     if older and not options.allow_older:
         log.warning("ingest.file_refused", extra={"run_id": run_id, "file": spec.file})
-        return FileSummary(spec.file, "-", refused=older), []
+        return FileSummary(spec.file, "-", refused=older)
     rows = options.chunk_rows or reader.CHUNK_ROWS
     found = scan(source, spec, options.encoding, column_map or {}, rows)
     summary = FileSummary(spec.file, found.encoding, rows=found.rows)
-    if delta:
-        target = _Target(conn, spec, now, delta, None, store.count(conn, spec.table) == 0)
+    if result.delta:
+        target = _Target(conn, spec, now, None, store.count(conn, spec.table) == 0)
     else:
         known = store.known_hashes(conn, spec.table)
-        target = _Target(conn, spec, now, delta, known, len(known) == 0)
-    issues: list[Finding] = []
+        target = _Target(conn, spec, now, known, len(known) == 0)
     written_rows = 0
     for part in parts(found, Context(now)):
         written, part_issues = _load_part(target, run_id, part)
         store.insert_issues(conn, run_id, spec.file, part_issues)
         _count(summary, written, part_issues)
         written_rows += written.inserted + written.updated
-        issues += part_issues
+        result.note(spec.file, part_issues)
     store.record_fingerprint(
         conn, run_id, spec.table, spec.file, fingerprint, summary.rows, extracted
     )
     store.refresh_statistics(conn, spec.table, written_rows)
-    return summary, issues
+    return summary
 
 
 @dataclass(frozen=True)
@@ -243,7 +251,6 @@ class _Target:
     conn: Connection
     spec: FileSpec
     now: dt.datetime
-    delta: bool
     known: np.ndarray | None  # a full file: every stored row hash, sorted
     first_load: bool  # the table was empty
 

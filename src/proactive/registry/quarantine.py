@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -23,6 +24,7 @@ COLUMNS = (
     "record_key",
     "raw",
 )
+BATCH = 10_000  # issues read at a time
 _ID_FIELDS = {"id_number"}
 _PHONE_FIELDS = {"mobile"}
 _PLACE_FILES = {"sites.csv"}  # a site's name is a place, not a person
@@ -45,6 +47,20 @@ def list_issues(
             query = query.where(RowIssue.severity == REJECTED)
         rows = conn.execute(query).mappings().all()
     return [present(dict(row), unmasked) for row in rows]
+
+
+def rejected_rows(engine: Engine, run_id: int) -> Iterator[dict[str, Any]]:
+    """The rows one ingest rejected, masked, in the order they were found, a batch at a time
+    (a large file's quarantine is never held whole)."""
+    query = (
+        select(RowIssue)
+        .where(RowIssue.run_id == run_id, RowIssue.severity == REJECTED)
+        .order_by(RowIssue.id)
+        .execution_options(yield_per=BATCH)
+    )
+    with engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            yield present(dict(row), unmasked=False)
 
 
 def present(row: dict[str, Any], unmasked: bool) -> dict[str, Any]:

@@ -303,7 +303,7 @@ def _read_tolerant(
                 if len(record) == len(names):
                     good.append(record)
                     lines.append(start)
-                elif any(value.strip() for value in record):
+                elif record and any(value.strip() for value in record):
                     key = record[key_at] if 0 <= key_at < len(record) else ""
                     raw = {"fields": ",".join(record)}
                     issues.append(Finding(start, "", reasons.BAD_FIELD_COUNT, REJECTED, key, raw))

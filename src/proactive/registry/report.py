@@ -6,28 +6,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from proactive.output import Format, render
+from sqlalchemy import Engine
+
+from proactive.output import write_csv
 from proactive.registry.ingest import IngestSummary
-from proactive.registry.quarantine import COLUMNS, present
+from proactive.registry.quarantine import COLUMNS, rejected_rows
 from proactive.registry.reasons import Reason
-from proactive.registry.validate import REJECTED
 
 
-def write_report(summary: IngestSummary, directory: Path) -> Path:
-    """Write the run's summary and its rejected rows (masked) under directory/ingest-<run>/."""
+def write_report(summary: IngestSummary, directory: Path, engine: Engine) -> Path:
+    """Write the run's summary and its rejected rows (masked, read back from the database a
+    batch at a time) under directory/ingest-<run>/."""
     target = directory / f"ingest-{summary.run_id}"
     target.mkdir(parents=True, exist_ok=True)
     (target / "summary.json").write_text(
         json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    records = [
-        present(issue.as_row(summary.run_id, file), unmasked=False)
-        for file, issue in summary.issues
-        if issue.severity == REJECTED
-    ]
-    (target / "quarantine.csv").write_text(
-        render(records, COLUMNS, Format.csv), encoding="utf-8-sig"
-    )
+    with (target / "quarantine.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+        rows = rejected_rows(engine, summary.run_id)
+        write_csv(handle, COLUMNS, ([row[c] for c in COLUMNS] for row in rows))
     return target
 
 
@@ -43,8 +40,8 @@ def summary_text(summary: IngestSummary) -> str:
         )
     lines += [f"refused: {f.refused}" for f in summary.files if f.refused]
     reasons: dict[Reason, list[Any]] = {}
-    for _, issue in summary.issues:
-        reasons.setdefault(issue.reason, [0, issue.severity])[0] += 1
+    for (reason, severity), count in summary.problems.items():
+        reasons.setdefault(reason, [0, severity])[0] += count
     if reasons:
         lines.append("problems found (quarantined rows and warnings):")
         for reason, (count, severity) in sorted(reasons.items(), key=lambda kv: -kv[1][0]):

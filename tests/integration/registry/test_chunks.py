@@ -3,6 +3,7 @@ quarantine, line numbers, encoding detection, a bad file leaving the database un
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from sqlalchemy import Engine, select
 
 from proactive.errors import ExtractFileError
 from proactive.models import Household, Person, RowIssue
+from proactive.registry import ingest as ingest_module
 from proactive.registry.ingest import IngestOptions, IngestSummary, ingest
+from proactive.registry.report import summary_text, write_report
 from tests.factories import household, person, write_extract
 from tests.integration.registry.test_ingest import NOW, snapshot
 
@@ -168,3 +171,17 @@ def test_chunk_rows_can_come_from_the_test_environment() -> None:
 
     wanted = os.environ.get("PROACTIVE_TEST_INGEST_CHUNK_ROWS")
     assert (int(wanted) if wanted else 100_000) == reader.CHUNK_ROWS
+
+
+def test_the_summary_holds_a_sample_of_issues_and_the_report_reads_them_all(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "ISSUE_SAMPLE", 2)
+    rows = [person(n, sex="?") for n in range(1, 6)] + [person(6)]
+    summary = load(engine, write_extract(tmp_path / "x", rows), rows=2)
+    assert [issue.line for _, issue in summary.issues] == [2, 3]
+    assert "5  rejected bad_sex" in summary_text(summary)
+    report = write_report(summary, tmp_path / "reports", engine) / "quarantine.csv"
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        lines = [row["line"] for row in csv.DictReader(handle)]
+    assert lines == ["2", "3", "4", "5", "6"]

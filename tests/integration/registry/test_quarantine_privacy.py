@@ -31,7 +31,7 @@ def test_quarantine_masks_keys_names_phones_and_addresses(engine: Engine, tmp_pa
         households=[household("HH1"), household("HH2", address=ADDRESS, division_code="x")],
     )
     summary = ingest(engine, directory, clock)
-    report = write_report(summary, tmp_path / "reports") / "quarantine.csv"
+    report = write_report(summary, tmp_path / "reports", engine) / "quarantine.csv"
     secrets = [
         twins[0]["id_number"],
         bad_sex["id_number"],
