@@ -113,7 +113,8 @@ def ingest_on(
     progress: Progress = SILENT,
 ) -> IngestSummary:
     """Load the extract inside the caller's transaction (the nightly run's); `progress` hears
-    of each file (stage `ingest`, one unit a file) and of its rows."""
+    of each file (stage `ingest`, one unit a file) and of its rows (a stage named after the
+    file, whose total is known once the file has been read through)."""
     if not directory.is_dir():
         raise ExtractMissingError(f"{directory} is not a directory")
     present = [spec for spec in ALL if (directory / spec.file).is_file()]
@@ -130,7 +131,7 @@ def ingest_on(
     for spec in present:
         progress.begin(spec.file)
         path = directory / spec.file
-        summary = _load_file(conn, run_id, now, spec, path, options, result)
+        summary = _load_file(conn, run_id, now, spec, path, options, result, progress)
         result.files.append(summary)
         log.info("ingest.file", extra={"run_id": run_id, **asdict(summary)})
         progress.end(spec.file, _file_counts(summary))
@@ -205,6 +206,7 @@ def _load_file(
     path: Path,
     options: IngestOptions,
     result: IngestSummary,
+    progress: Progress = SILENT,
 ) -> FileSummary:
     """One file, a chunk at a time: what changed is written. A full file is compared with
     every stored row's hash (8 bytes a row, held sorted); a delta file only with the stored
@@ -225,6 +227,7 @@ def _load_file(
     rows = options.chunk_rows or reader.CHUNK_ROWS
     found = scan(source, spec, options.encoding, column_map or {}, rows)
     summary = FileSummary(spec.file, found.encoding, rows=found.rows)
+    progress.begin(spec.file, found.rows)
     if result.delta:
         target = _Target(conn, spec, now, None, store.count(conn, spec.table) == 0)
     else:
@@ -237,6 +240,7 @@ def _load_file(
         _count(summary, written, part_issues)
         written_rows += written.inserted + written.updated
         result.note(spec.file, part_issues)
+        progress.advance(spec.file, len(part.rows))
     store.record_fingerprint(
         conn, run_id, spec.table, spec.file, fingerprint, summary.rows, extracted
     )

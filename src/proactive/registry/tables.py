@@ -16,16 +16,20 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
     Float,
     Integer,
     Table,
+    any_,
+    bindparam,
     func,
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from proactive.batching import chunks
 from proactive.models import Base, LoadedFile, RowIssue
@@ -69,8 +73,8 @@ def hashes_of(conn: Connection, name: str, key: str, keys: Sequence[str]) -> np.
     column = table(name).c
     found = [
         h
-        for chunk in chunks(keys)
-        for h in conn.execute(select(column.row_hash).where(column[key].in_(chunk))).scalars()
+        for among in _matching(conn, column[key], keys)
+        for h in conn.execute(select(column.row_hash).where(among)).scalars()
     ]
     return np.array(found, dtype=np.int64)
 
@@ -84,9 +88,25 @@ def known_keys(
         return frozenset(conn.execute(select(column)).scalars())
     return frozenset(
         k
-        for chunk in chunks(among)
-        for k in conn.execute(select(column).where(column.in_(chunk))).scalars()
+        for matching in _matching(conn, column, among)
+        for k in conn.execute(select(column).where(matching)).scalars()
     )
+
+
+PG_KEYS = 100_000  # keys sent as one array parameter on PostgreSQL
+
+
+def _matching(
+    conn: Connection, column: ColumnElement[Any], keys: Sequence[str]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together pick these keys: `= ANY(array)` on PostgreSQL (one round trip
+    for a whole chunk of an extract), IN lists small enough for every backend elsewhere."""
+    if conn.dialect.name == "postgresql":
+        for part in chunks(keys, PG_KEYS):
+            yield column == any_(bindparam(None, list(part), type_=ARRAY(column.type)))
+        return
+    for part in chunks(keys):
+        yield column.in_(part)
 
 
 def count(conn: Connection, name: str) -> int:
@@ -98,8 +118,8 @@ def existing_rows(conn: Connection, name: str, key: str, keys: Sequence[str]) ->
     t = table(name)
     rows = [
         row
-        for chunk in chunks(keys)
-        for row in conn.execute(select(t).where(t.c[key].in_(chunk))).mappings()
+        for matching in _matching(conn, t.c[key], keys)
+        for row in conn.execute(select(t).where(matching)).mappings()
     ]
     return typed(pd.DataFrame(rows, columns=list(t.c.keys())), name)
 

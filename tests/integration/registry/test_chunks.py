@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,27 @@ def test_the_summary_holds_a_sample_of_issues_and_the_report_reads_them_all(
     with report.open(encoding="utf-8-sig", newline="") as handle:
         lines = [row["line"] for row in csv.DictReader(handle)]
     assert lines == ["2", "3", "4", "5", "6"]
+
+
+class Watcher:
+    def __init__(self) -> None:
+        self.totals: dict[str, int | None] = {}
+        self.done: dict[str, int] = {}
+
+    def begin(self, stage: str, total: int | None = None) -> None:
+        self.totals[stage] = total
+
+    def advance(self, stage: str, done: int = 1) -> None:
+        self.done[stage] = self.done.get(stage, 0) + done
+
+    def end(self, stage: str, counts: Mapping[str, object]) -> None:
+        pass
+
+
+def test_progress_counts_a_files_rows_chunk_by_chunk(engine: Engine, tmp_path: Path) -> None:
+    watcher = Watcher()
+    directory = write_extract(tmp_path / "x", [person(n) for n in range(1, 8)])
+    ingest(engine, directory, lambda: NOW, IngestOptions(chunk_rows=2), watcher)
+    assert watcher.totals["persons.csv"] == 7
+    assert watcher.done["persons.csv"] == 7
+    assert watcher.done["ingest"] == 2  # files
