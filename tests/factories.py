@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +228,20 @@ def scheduled_visit(
     session.add(visit)
     session.flush()
     return visit
+
+
+class ProgressRecorder:
+    """A progress.Progress that keeps each stage's total and the units advanced."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int | None] = {}
+        self.done: dict[str, int] = {}
+
+    def begin(self, stage: str, total: int | None = None) -> None:
+        self.totals[stage] = total
+
+    def advance(self, stage: str, done: int = 1) -> None:
+        self.done[stage] = self.done.get(stage, 0) + done
+
+    def end(self, stage: str, counts: Mapping[str, object]) -> None:
+        pass

@@ -14,7 +14,7 @@ from proactive.models import Case, Run
 from proactive.nightly.run import RunOptions, run_nightly
 from proactive.programs import casebook, detect
 from proactive.progress import Progress
-from tests.factories import senior
+from tests.factories import ProgressRecorder, senior
 from tests.integration.nightly.test_run import DISTRICT, SENIOR, D, clock, load, run
 
 PEOPLE = 7  # over 60 already on the first run: all catch-up
@@ -65,26 +65,11 @@ def test_a_run_killed_half_way_keeps_its_batches_and_the_next_run_goes_on(
         assert {n for _, n in conn.execute(per_person)} == {1}
 
 
-class Counting:
-    def __init__(self) -> None:
-        self.totals: dict[str, int | None] = {}
-        self.done: dict[str, int] = {}
-
-    def begin(self, stage: str, total: int | None = None) -> None:
-        self.totals[stage] = total
-
-    def advance(self, stage: str, done: int = 1) -> None:
-        self.done[stage] = self.done.get(stage, 0) + done
-
-    def end(self, stage: str, counts: Any) -> None:
-        pass
-
-
 def test_batches_open_what_one_transaction_opened_and_report_progress(
     registry: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(detect, "BATCH", 2)
-    watching = Counting()
+    watching = ProgressRecorder()
     watcher: Progress = watching
     options = RunOptions(as_of=D(2026, 11, 25))
     report = run_nightly(registry, SENIOR, options, clock, DISTRICT, progress=watcher)

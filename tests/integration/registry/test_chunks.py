@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from proactive.models import Household, Person, RowIssue
 from proactive.registry import ingest as ingest_module
 from proactive.registry.ingest import IngestOptions, IngestSummary, ingest
 from proactive.registry.report import summary_text, write_report
-from tests.factories import household, person, write_extract
+from tests.factories import ProgressRecorder, household, person, write_extract
 from tests.integration.registry.test_ingest import NOW, snapshot
 
 WHOLE = 1_000  # rows a chunk: every file here in one
@@ -188,23 +187,8 @@ def test_the_summary_holds_a_sample_of_issues_and_the_report_reads_them_all(
     assert lines == ["2", "3", "4", "5", "6"]
 
 
-class Watcher:
-    def __init__(self) -> None:
-        self.totals: dict[str, int | None] = {}
-        self.done: dict[str, int] = {}
-
-    def begin(self, stage: str, total: int | None = None) -> None:
-        self.totals[stage] = total
-
-    def advance(self, stage: str, done: int = 1) -> None:
-        self.done[stage] = self.done.get(stage, 0) + done
-
-    def end(self, stage: str, counts: Mapping[str, object]) -> None:
-        pass
-
-
 def test_progress_counts_a_files_rows_chunk_by_chunk(engine: Engine, tmp_path: Path) -> None:
-    watcher = Watcher()
+    watcher = ProgressRecorder()
     directory = write_extract(tmp_path / "x", [person(n) for n in range(1, 8)])
     ingest(engine, directory, lambda: NOW, IngestOptions(chunk_rows=2), watcher)
     assert watcher.totals["persons.csv"] == 7
